@@ -1,0 +1,2 @@
+/** Small file utilities shared by caches, sidecars and head files: atomic writes, hashing. */
+package org.transfer4j.backbone.io;
