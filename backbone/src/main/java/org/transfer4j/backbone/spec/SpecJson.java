@@ -63,6 +63,14 @@ public final class SpecJson {
             return spec;
         } catch (JsonParseException e) {
             throw new IllegalArgumentException("backbone spec does not fit the schema: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            // Gson wraps exceptions thrown by the record constructor; surface the validation message itself.
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof IllegalArgumentException iae && iae.getMessage().startsWith("backbone spec field")) {
+                    throw new IllegalArgumentException(iae.getMessage(), e);
+                }
+            }
+            throw e;
         }
     }
 
