@@ -1,0 +1,501 @@
+package org.transfer4j.backbone.onnx;
+
+import ai.onnx.proto.OnnxMl.AttributeProto;
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.transfer4j.backbone.ModelException;
+import org.transfer4j.backbone.spec.BackboneSpec;
+import org.transfer4j.backbone.spec.Layout;
+import org.transfer4j.backbone.spec.Preset;
+import org.transfer4j.backbone.spec.SpecJson;
+
+/**
+ * Turns a full ImageNet classifier into a no-top backbone (Keras' {@code include_top=False, pooling="avg"}): find
+ * the globally pooled tensor that feeds the classifier, expose it as a float {@code features} [N,D] output, and drop
+ * everything after it. Works on float and QDQ/QLinear int8 models without Python or the onnx package.
+ *
+ * <p>Recognised pooling: GlobalAveragePool, GlobalMaxPool, QLinearGlobalAveragePool, AveragePool whose kernel covers
+ * the whole feature map, and ReduceMean over the spatial axes; followed (possibly through Flatten, Reshape, Squeeze,
+ * Dropout, Identity, (De)QuantizeLinear) by a classifier: Gemm, MatMul, QLinearMatMul or a 1x1 (QLinear)Conv.
+ * Anything else can be cut explicitly at a named tensor.
+ */
+public final class GraphSurgery {
+    /** Name of the exposed features output. */
+    public static final String FEATURES = "features";
+
+    private static final Set<String> POOLS = Set.of("GlobalAveragePool", "GlobalMaxPool",
+            "QLinearGlobalAveragePool", "AveragePool", "ReduceMean");
+    /** Ops between the pooled tensor and the classifier that only reshape, convert or pass values through. */
+    private static final Set<String> PASS_THROUGH = Set.of("Flatten", "Reshape", "Squeeze", "Dropout", "Identity",
+            "DequantizeLinear", "QuantizeLinear", "Cast");
+    private static final Set<String> CLASSIFIERS = Set.of("Gemm", "MatMul", "QLinearMatMul", "MatMulInteger");
+    /** Producers of quantized tensors and where their output scale and zero point are among their inputs. */
+    private static final Map<String, int[]> QUANT_PARAMS = Map.ofEntries(
+            Map.entry("QuantizeLinear", new int[] {1, 2}),
+            Map.entry("QLinearConv", new int[] {6, 7}),
+            Map.entry("QLinearMatMul", new int[] {6, 7}),
+            Map.entry("QLinearAdd", new int[] {6, 7}),
+            Map.entry("QLinearMul", new int[] {6, 7}),
+            Map.entry("QLinearGlobalAveragePool", new int[] {3, 4}),
+            Map.entry("QLinearAveragePool", new int[] {3, 4}),
+            Map.entry("QLinearLeakyRelu", new int[] {3, 4}),
+            Map.entry("QLinearSigmoid", new int[] {3, 4}),
+            Map.entry("QLinearReduceMean", new int[] {3, 4}),
+            Map.entry("QLinearConcat", new int[] {0, 1}));
+    /** Ops that keep their input's quantization (so its scale/zero point are found further up). */
+    private static final Set<String> QUANT_TRANSPARENT = Set.of("Reshape", "Flatten", "Squeeze", "Unsqueeze",
+            "Transpose", "MaxPool", "Identity", "GlobalMaxPool");
+
+    /**
+     * What a cut produced.
+     *
+     * @param model         the no-top model written
+     * @param sidecar       its spec sidecar ({@code <model-basename>.json})
+     * @param cutTensor     the tensor exposed as features (the pooled tensor, or the one named with --at)
+     * @param poolOp        the operator that produced it
+     * @param featureDim    D of the [N,D] features output
+     * @param dequantized   true when a DequantizeLinear was added for a uint8/int8 tensor
+     * @param removedNodes  the nodes dropped, as "OpType name"
+     * @param keptNodes     nodes left in the graph
+     * @param spec          the spec written to the sidecar (with the new file's sha256)
+     * @param warnings      things the user should check (e.g. an assumed preprocessing preset)
+     */
+    public record CutResult(Path model, Path sidecar, String cutTensor, String poolOp, int featureDim,
+                            boolean dequantized, List<String> removedNodes, int keptNodes, BackboneSpec spec,
+                            List<String> warnings) {
+        public CutResult {
+            removedNodes = List.copyOf(removedNodes);
+            warnings = List.copyOf(warnings);
+        }
+
+        /** A few lines for the command line. */
+        public String toText() {
+            StringBuilder sb = new StringBuilder();
+            sb.append("cut at '").append(cutTensor).append("' (").append(poolOp).append(dequantized
+                    ? ", dequantized" : "").append(") -> output '").append(FEATURES).append("' [N,")
+                    .append(featureDim).append("]\n");
+            sb.append("removed ").append(removedNodes.size()).append(" nodes")
+                    .append(removedNodes.isEmpty() ? "" : ": " + summarise(removedNodes)).append("; kept ")
+                    .append(keptNodes).append('\n');
+            sb.append("wrote ").append(model).append('\n');
+            sb.append("wrote ").append(sidecar).append(" (preset ").append(spec.preset()).append(", ")
+                    .append(spec.layout()).append(' ').append(spec.height()).append('x').append(spec.width())
+                    .append(")\n");
+            warnings.forEach(w -> sb.append("warning: ").append(w).append('\n'));
+            return sb.toString();
+        }
+
+        private static String summarise(List<String> nodes) {
+            return nodes.size() <= 8 ? String.join(", ", nodes)
+                    : String.join(", ", nodes.subList(0, 8)) + ", ... (" + (nodes.size() - 8) + " more)";
+        }
+    }
+
+    private GraphSurgery() {
+    }
+
+    /** The sidecar path for a model: same folder and base name, {@code .json} extension. */
+    public static Path sidecarOf(Path model) {
+        String name = model.getFileName().toString();
+        String base = name.toLowerCase(java.util.Locale.ROOT).endsWith(".onnx")
+                ? name.substring(0, name.length() - 5) : name;
+        return model.resolveSibling(base + ".json");
+    }
+
+    /**
+     * Cuts {@code in} to a no-top backbone written to {@code out} (atomically), plus its spec sidecar.
+     *
+     * @param atTensorOrNull cut at this tensor instead of searching for the pooled one
+     * @throws ModelException INCOMPATIBLE when no pooling feeding a classifier is found (the message lists
+     *                        candidate tensors and suggests {@code --at}) or the named tensor does not exist
+     */
+    public static CutResult cutToNoTop(Path in, Path out, String atTensorOrNull) throws ModelException, IOException {
+        ModelProto model = OnnxModels.load(in);
+        OnnxModels.requireEmbeddedData(model, in);
+        String what = in.toString();
+        GraphProto g = model.getGraph();
+        ValueInfoProto input = Graphs.imageInput(model, what);
+        Map<String, Integer> producer = new HashMap<>();
+        for (int i = 0; i < g.getNodeCount(); i++) {
+            for (String o : g.getNode(i).getOutputList()) {
+                producer.put(o, i);
+            }
+        }
+        Map<String, List<NodeProto>> consumers = new HashMap<>();
+        for (NodeProto n : g.getNodeList()) {
+            for (String i : n.getInputList()) {
+                consumers.computeIfAbsent(i, k -> new ArrayList<>()).add(n);
+            }
+        }
+
+        String cut;
+        OrtProbe.Probed probed;
+        if (atTensorOrNull != null) {
+            cut = atTensorOrNull.trim();
+            if (!producer.containsKey(cut)) {
+                throw new ModelException(ModelException.Reason.INCOMPATIBLE, "no node in " + what
+                        + " produces a tensor named '" + cut + "'" + (isInputOrWeight(g, cut)
+                        ? " (it is an input or a weight, not a computed tensor)" : "")
+                        + "; tensors near the end of the graph: " + describeCandidates(model, producer, what));
+            }
+            probed = OrtProbe.probe(model, List.of(cut), what).get(cut);
+        } else {
+            Found found = findPooled(model, producer, consumers, input, what);
+            cut = found.tensor;
+            probed = found.probed;
+        }
+        NodeProto cutProducer = g.getNode(producer.get(cut));
+
+        // Make room for the output name: an existing tensor called "features" (e.g. a model that already exposes
+        // one) is renamed so the new output is unambiguous.
+        Set<String> names = Graphs.allNames(g);
+        if (names.contains(FEATURES)) {
+            String renamed = Graphs.uniqueName(FEATURES + "_original", names);
+            g = Graphs.renameTensor(g, FEATURES, renamed);
+            if (cut.equals(FEATURES)) {
+                cut = renamed;
+            }
+            names = Graphs.allNames(g);
+        }
+
+        GraphProto.Builder gb = g.toBuilder();
+        String source = cut;
+        boolean dequantized = false;
+        int elem = probed.elemType();
+        if (elem == TensorProto.DataType.UINT8_VALUE || elem == TensorProto.DataType.INT8_VALUE) {
+            String[] sz = quantParams(g, producer, cut);
+            if (sz == null) {
+                throw new ModelException(ModelException.Reason.INCOMPATIBLE, "tensor '" + cut + "' in " + what
+                        + " is " + OnnxModels.elemTypeName(elem) + " but its scale and zero point could not be "
+                        + "found from the node that makes it (" + cutProducer.getOpType() + "); choose a float "
+                        + "tensor with --at");
+            }
+            String deq = Graphs.uniqueName(cut + "_dequantized", names);
+            names.add(deq);
+            gb.addNode(node(OnnxOps.DEQUANTIZE_LINEAR, Graphs.uniqueName("transfer4j_features_dequantize", names),
+                    List.of(cut, sz[0], sz[1]), deq, Map.of()));
+            source = deq;
+            dequantized = true;
+        } else if (elem == TensorProto.DataType.FLOAT16_VALUE || elem == TensorProto.DataType.DOUBLE_VALUE
+                || elem == TensorProto.DataType.BFLOAT16_VALUE) {
+            String cast = Graphs.uniqueName(cut + "_float", names);
+            names.add(cast);
+            gb.addNode(NodeProto.newBuilder().setOpType("Cast").setName(Graphs.uniqueName("transfer4j_features_cast",
+                    names)).addInput(cut).addOutput(cast).addAttribute(AttributeProto.newBuilder().setName("to")
+                    .setType(AttributeProto.AttributeType.INT).setI(TensorProto.DataType.FLOAT_VALUE)).build());
+            source = cast;
+        } else if (elem != TensorProto.DataType.FLOAT_VALUE) {
+            throw new ModelException(ModelException.Reason.INCOMPATIBLE, "tensor '" + cut + "' in " + what + " is "
+                    + OnnxModels.elemTypeName(elem) + "; features must be numeric (float, float16, double, uint8 "
+                    + "or int8)");
+        }
+        gb.addNode(node(OnnxOps.FLATTEN, Graphs.uniqueName("transfer4j_features_flatten", names), List.of(source),
+                FEATURES, Map.of("axis", 1)));
+
+        long[] s = probed.shape();
+        long dimL = 1;
+        for (int i = 1; i < s.length; i++) {
+            dimL *= s[i];
+        }
+        if (s.length < 1 || dimL <= 0 || dimL > Integer.MAX_VALUE) {
+            throw new ModelException(ModelException.Reason.INCOMPATIBLE, "tensor '" + cut + "' in " + what
+                    + " has shape " + java.util.Arrays.toString(s) + ", which cannot be flattened to [N,D]");
+        }
+        int dim = (int) dimL;
+        ValueInfoProto featuresOut = OnnxModels.tensorInfo(FEATURES, TensorProto.DataType.FLOAT_VALUE,
+                List.of(Graphs.batchDim(input), OnnxModels.dim(dim)));
+        GraphProto pruned = Graphs.prune(gb.build(), List.of(featuresOut));
+
+        Set<String> keptNames = new HashSet<>();
+        pruned.getNodeList().forEach(n -> keptNames.add(n.getName() + "\u0000" + String.join(",", n.getOutputList())));
+        List<String> removed = new ArrayList<>();
+        for (NodeProto n : g.getNodeList()) {
+            if (!keptNames.contains(n.getName() + "\u0000" + String.join(",", n.getOutputList()))) {
+                removed.add(n.getOpType() + " " + (n.getName().isEmpty() ? n.getOutput(0) : n.getName()));
+            }
+        }
+
+        List<String> warnings = new ArrayList<>();
+        BackboneSpec spec = sourceSpec(in, model, input, warnings).withOutputName(FEATURES).withFeatureDim(dim)
+                .withModelSha256(null);
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put(OnnxModels.META_SPEC, SpecJson.toJson(spec));
+        ModelProto.Builder mb = model.toBuilder().setGraph(pruned).clearMetadataProps();
+        OnnxModels.metadata(model).forEach((k, v) -> {
+            // A no-top model has no head: drop what described the removed classifier.
+            if (!k.equals(OnnxModels.META_CLASSES) && !k.equals(OnnxModels.META_HEAD)) {
+                mb.addMetadataProps(ai.onnx.proto.OnnxMl.StringStringEntryProto.newBuilder().setKey(k).setValue(v));
+            }
+        });
+        String doc = model.getDocString();
+        mb.setDocString((doc.isEmpty() ? "" : doc + "\n") + "Cut to no-top by transfer4j at tensor '" + cut
+                + "' of " + in.getFileName() + ": output 'features' [N," + dim + "].");
+        ModelProto cutModel = OnnxModels.withMetadata(mb.build(), meta);
+
+        // Prove the result before replacing anything: ORT must load and run it and agree on the features shape.
+        long[] check = OrtProbe.probe(cutModel, List.of(FEATURES), "the cut model").get(FEATURES).shape();
+        if (check.length != 2 || check[1] != dim) {
+            throw new ModelException(ModelException.Reason.INVALID_MODEL, "the cut model's features came out as "
+                    + java.util.Arrays.toString(check) + " instead of [1," + dim + "]; please report this model");
+        }
+        OnnxModels.save(cutModel, out);
+        BackboneSpec withSha = spec.withModelSha256(OnnxModels.sha256(out));
+        Path sidecar = sidecarOf(out);
+        SpecJson.write(withSha, sidecar);
+        return new CutResult(out, sidecar, cut, cutProducer.getOpType(), dim, dequantized, removed,
+                pruned.getNodeCount(), withSha, warnings);
+    }
+
+    private static NodeProto node(OnnxOps op, String name, List<String> inputs, String output,
+                                  Map<String, Object> attrs) {
+        // Built through Tribuo's operator definitions, which check arity and attribute types; the node name is then
+        // set to ours (Tribuo would number it from its own context).
+        NodeProto n = op.build(new org.tribuo.util.onnx.ONNXContext(), inputs.toArray(String[]::new),
+                new String[] {output}, attrs);
+        return n.toBuilder().setName(name).build();
+    }
+
+    private static boolean isInputOrWeight(GraphProto g, String name) {
+        return g.getInputList().stream().anyMatch(v -> v.getName().equals(name))
+                || g.getInitializerList().stream().anyMatch(t -> t.getName().equals(name));
+    }
+
+    /** The spec of the source model: its sidecar, else its metadata, else the torch preset for its input. */
+    static BackboneSpec sourceSpec(Path in, ModelProto model, ValueInfoProto input, List<String> warnings)
+            throws ModelException {
+        Path sidecar = sidecarOf(in);
+        try {
+            if (Files.isRegularFile(sidecar)) {
+                return checkInput(SpecJson.read(sidecar), input, sidecar.toString());
+            }
+            Optional<String> meta = OnnxModels.metadata(model, OnnxModels.META_SPEC);
+            if (meta.isPresent()) {
+                return checkInput(SpecJson.fromJson(meta.get()), input, in + " metadata " + OnnxModels.META_SPEC);
+            }
+        } catch (IOException | IllegalArgumentException e) {
+            throw new ModelException(ModelException.Reason.INVALID_SPEC, "cannot use the spec of " + in + ": "
+                    + e.getMessage(), e);
+        }
+        long[] s = OnnxModels.shape(input);
+        Layout layout = Layout.NCHW;
+        int h = OrtProbe.DEFAULT_SIDE;
+        int w = OrtProbe.DEFAULT_SIDE;
+        if (s.length == 4 && s[3] == 3 && s[1] != 3) {
+            layout = Layout.NHWC;
+            h = s[1] > 0 ? (int) s[1] : h;
+            w = s[2] > 0 ? (int) s[2] : w;
+        } else if (s.length == 4) {
+            h = s[2] > 0 ? (int) s[2] : h;
+            w = s[3] > 0 ? (int) s[3] : w;
+            if (s[1] != 3) {
+                warnings.add("input '" + input.getName() + "' has shape " + java.util.Arrays.toString(s)
+                        + "; assumed NCHW");
+            }
+        }
+        if (s.length == 4 && (s[layout == Layout.NCHW ? 2 : 1] <= 0 || s[layout == Layout.NCHW ? 3 : 2] <= 0)) {
+            warnings.add("the input size is not fixed in the model; assumed " + h + "x" + w);
+        }
+        warnings.add("no spec sidecar or " + OnnxModels.META_SPEC + " metadata in " + in.getFileName()
+                + "; assumed the torch preset (resize 256, crop 224, ImageNet mean/std, RGB). If the model was "
+                + "trained with caffe or tf preprocessing, edit the sidecar's preset");
+        return Preset.TORCH.spec(input.getName(), layout, h, w);
+    }
+
+    private static BackboneSpec checkInput(BackboneSpec spec, ValueInfoProto input, String where)
+            throws ModelException {
+        if (!spec.inputName().equals(input.getName())) {
+            throw new ModelException(ModelException.Reason.INVALID_SPEC, where + " names input '"
+                    + spec.inputName() + "' but the model's input is '" + input.getName() + "'; fix inputName");
+        }
+        return spec;
+    }
+
+    // ---- finding the pooled tensor --------------------------------------------------------------------------------
+
+    private record Found(String tensor, OrtProbe.Probed probed) {
+    }
+
+    private static Found findPooled(ModelProto model, Map<String, Integer> producer,
+                                    Map<String, List<NodeProto>> consumers, ValueInfoProto input, String what)
+            throws ModelException {
+        GraphProto g = model.getGraph();
+        List<NodeProto> pools = new ArrayList<>();
+        for (NodeProto n : g.getNodeList()) {
+            if (POOLS.contains(n.getOpType()) && n.getOutputCount() > 0) {
+                pools.add(n);
+            }
+        }
+        List<String> rejected = new ArrayList<>();
+        if (!pools.isEmpty()) {
+            List<String> toProbe = new ArrayList<>();
+            for (NodeProto p : pools) {
+                toProbe.add(p.getInput(0));
+                toProbe.add(p.getOutput(0));
+            }
+            Map<String, OrtProbe.Probed> shapes = OrtProbe.probe(model, toProbe.stream().distinct().toList(), what);
+            boolean nhwc = OnnxModels.shape(input).length == 4 && OnnxModels.shape(input)[3] == 3
+                    && OnnxModels.shape(input)[1] != 3;
+            // Latest first: the pooling nearest the output is the one that feeds the classifier.
+            for (int i = pools.size() - 1; i >= 0; i--) {
+                NodeProto p = pools.get(i);
+                String out = p.getOutput(0);
+                String whyNot = notGlobal(p, g, shapes.get(p.getInput(0)).shape(), nhwc);
+                if (whyNot == null && !feedsClassifier(out, consumers, 0)) {
+                    whyNot = "does not feed a classifier (Gemm, MatMul, QLinearMatMul or 1x1 Conv)";
+                }
+                if (whyNot == null) {
+                    return new Found(out, shapes.get(out));
+                }
+                rejected.add(p.getOpType() + " '" + out + "' " + whyNot);
+            }
+        }
+        throw new ModelException(ModelException.Reason.INCOMPATIBLE, "found no global pooling that feeds a "
+                + "classifier in " + what + (rejected.isEmpty() ? "" : " (" + String.join("; ", rejected) + ")")
+                + ". Cut at a tensor of your choice with --at TENSOR; tensors near the end of the graph: "
+                + describeCandidates(model, producer, what));
+    }
+
+    /** Null when the pooling node averages over the whole feature map, else why not. */
+    private static String notGlobal(NodeProto p, GraphProto g, long[] inShape, boolean nhwc) {
+        switch (p.getOpType()) {
+            case "GlobalAveragePool", "GlobalMaxPool", "QLinearGlobalAveragePool" -> {
+                return null;
+            }
+            case "AveragePool" -> {
+                List<Long> k = ints(p, "kernel_shape");
+                if (inShape.length != 4 || k.size() != 2) {
+                    return "is not a 2-D pooling of a 4-D tensor";
+                }
+                return k.get(0) >= inShape[2] && k.get(1) >= inShape[3] ? null
+                        : "has kernel " + k + " smaller than the feature map " + inShape[2] + "x" + inShape[3];
+            }
+            case "ReduceMean" -> {
+                List<Long> axes = ints(p, "axes");
+                if (axes.isEmpty() && p.getInputCount() > 1) {
+                    axes = initializerInts(g, p.getInput(1));
+                }
+                int rank = inShape.length;
+                Set<Long> norm = new HashSet<>();
+                axes.forEach(a -> norm.add(a < 0 ? a + rank : a));
+                if (rank == 4 && (norm.equals(Set.of(2L, 3L)) && !nhwc || norm.equals(Set.of(1L, 2L)) && nhwc)) {
+                    return null;
+                }
+                return "reduces axes " + axes + " of a rank-" + rank + " tensor, not its spatial axes";
+            }
+            default -> {
+                return "is not a pooling";
+            }
+        }
+    }
+
+    private static boolean feedsClassifier(String tensor, Map<String, List<NodeProto>> consumers, int depth) {
+        if (depth > 6) {
+            return false;
+        }
+        for (NodeProto c : consumers.getOrDefault(tensor, List.of())) {
+            String op = c.getOpType();
+            if (CLASSIFIERS.contains(op)) {
+                return true;
+            }
+            if ((op.equals("Conv") || op.equals("QLinearConv")) && ints(c, "kernel_shape").stream()
+                    .allMatch(k -> k == 1)) {
+                return true;
+            }
+            if (PASS_THROUGH.contains(op) && c.getOutputCount() > 0 && c.getInput(0).equals(tensor)
+                    && feedsClassifier(c.getOutput(0), consumers, depth + 1)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The [scale, zero point] tensor names of a quantized tensor, found from the node that made it. */
+    private static String[] quantParams(GraphProto g, Map<String, Integer> producer, String tensor) {
+        for (int hops = 0; hops < 8; hops++) {
+            Integer idx = producer.get(tensor);
+            if (idx == null) {
+                return null;
+            }
+            NodeProto p = g.getNode(idx);
+            int[] at = QUANT_PARAMS.get(p.getOpType());
+            if (at != null && p.getInputCount() > at[1]) {
+                return new String[] {p.getInput(at[0]), p.getInput(at[1])};
+            }
+            if (!QUANT_TRANSPARENT.contains(p.getOpType())) {
+                return null;
+            }
+            tensor = p.getInput(0);
+        }
+        return null;
+    }
+
+    /** The outputs of the last few compute nodes, with op and shape, for error messages. */
+    private static String describeCandidates(ModelProto model, Map<String, Integer> producer, String what) {
+        GraphProto g = model.getGraph();
+        Set<String> skip = Set.of("Shape", "Gather", "Unsqueeze", "Concat", "Constant", "ConstantOfShape", "Cast",
+                "Identity");
+        List<String> tensors = new ArrayList<>();
+        for (int i = g.getNodeCount() - 1; i >= 0 && tensors.size() < 8; i--) {
+            NodeProto n = g.getNode(i);
+            if (!skip.contains(n.getOpType()) && n.getOutputCount() > 0) {
+                tensors.add(n.getOutput(0));
+            }
+        }
+        java.util.Collections.reverse(tensors);
+        Map<String, OrtProbe.Probed> shapes;
+        try {
+            shapes = OrtProbe.probe(model, tensors, what);
+        } catch (ModelException e) {
+            shapes = Map.of();
+        }
+        List<String> parts = new ArrayList<>();
+        for (String t : tensors) {
+            OrtProbe.Probed p = shapes.get(t);
+            parts.add("'" + t + "' (" + g.getNode(producer.get(t)).getOpType()
+                    + (p == null ? "" : ", " + OnnxModels.elemTypeName(p.elemType()) + " "
+                    + java.util.Arrays.toString(p.shape())) + ")");
+        }
+        return String.join(", ", parts);
+    }
+
+    private static List<Long> ints(NodeProto n, String attr) {
+        for (AttributeProto a : n.getAttributeList()) {
+            if (a.getName().equals(attr)) {
+                return a.getIntsList();
+            }
+        }
+        return List.of();
+    }
+
+    private static List<Long> initializerInts(GraphProto g, String name) {
+        for (TensorProto t : g.getInitializerList()) {
+            if (t.getName().equals(name) && t.getDataType() == TensorProto.DataType.INT64_VALUE) {
+                if (!t.getRawData().isEmpty()) {
+                    var buf = t.getRawData().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                            .asLongBuffer();
+                    List<Long> out = new ArrayList<>();
+                    while (buf.hasRemaining()) {
+                        out.add(buf.get());
+                    }
+                    return out;
+                }
+                return t.getInt64DataList();
+            }
+        }
+        return List.of();
+    }
+}
