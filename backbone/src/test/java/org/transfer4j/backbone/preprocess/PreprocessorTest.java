@@ -61,7 +61,8 @@ class PreprocessorTest {
                 // Raw memory order, independent of the helper above.
                 int base = 2 * s.floatsPerImage();
                 if (layout == Layout.NCHW) {
-                    assertEquals(order == ChannelOrder.RGB ? 1f : 101f, b.get(base + 1), "NCHW: x=1 of the first plane");
+                    assertEquals(order == ChannelOrder.RGB ? 1f : 101f, b.get(base + 1),
+                            "NCHW: x=1 of the first plane");
                     assertEquals(10f, b.get(base + 64), "NCHW: second plane is G");
                 } else {
                     assertEquals(10f, b.get(base + 1), "NHWC: G of pixel 0");
