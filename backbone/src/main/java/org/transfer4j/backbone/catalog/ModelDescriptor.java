@@ -30,7 +30,9 @@ import org.transfer4j.backbone.spec.SpecJson;
  *
  * @param name        catalog name, also the descriptor's file base name ({@code [a-z0-9][a-z0-9._-]*})
  * @param description one or two sentences for humans: what it is, what it was trained on
- * @param file        file name of the downloaded (or exported) model inside the models folder
+ * @param file        file name the downloaded (or exported) model is stored under in the models folder; never
+ *                    {@code NAME.onnx}, because a model's spec sidecar shares its base name and {@code NAME.json} is
+ *                    this descriptor (zoo downloads are stored as {@code NAME-full.onnx})
  * @param urls        where the exact bytes are published, tried in order (empty for export-only entries)
  * @param size        size of {@code file} in bytes, or 0 when unknown (export-only entries)
  * @param sha256      lowercase hex sha256 of {@code file}, or null when unknown (export-only entries)
@@ -64,6 +66,9 @@ public record ModelDescriptor(
                 "lowercase letters, digits, '.', '_' or '-'");
         require(description != null && !description.isBlank(), "description", description, "a non-empty text");
         require(isPlainOnnxName(file), "file", file, "a plain file name ending in .onnx");
+        // X.onnx's spec sidecar is X.json: NAME.onnx would read this descriptor as its spec.
+        require(!file.equals(name + ".onnx"), "file", file, "another name than " + name
+                + ".onnx (its sidecar would be this descriptor), e.g. " + name + "-full.onnx");
         urls = urls == null ? List.of() : List.copyOf(urls);
         for (URI u : urls) {
             String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
@@ -83,7 +88,8 @@ public record ModelDescriptor(
         if (notop == null) {
             notop = file;
         }
-        require(isPlainOnnxName(notop), "notop", notop, "a plain file name ending in .onnx");
+        require(isPlainOnnxName(notop) && !notop.equals(name + ".onnx"), "notop", notop,
+                "a plain file name ending in .onnx, other than " + name + ".onnx");
         require(cut || notop.equals(file), "notop", notop,
                 "the same as 'file' (" + file + ") when the model is not cut");
         require(!cut || !notop.equals(file), "notop", notop, "another name than 'file' when the model is cut");

@@ -98,8 +98,9 @@ class ModelCatalogTest {
             if (!d.downloadable()) {
                 continue;
             }
-            String[] row = byFile.get(d.file());
-            assertNotNull(row, d.file() + " is in the zoo checksum list");
+            String published = d.urls().get(0).getPath().substring(d.urls().get(0).getPath().lastIndexOf('/') + 1);
+            String[] row = byFile.get(published);
+            assertNotNull(row, published + " is in the zoo checksum list");
             assertEquals(Long.parseLong(row[0]), d.size(), d.name() + " size");
             assertEquals(row[1], d.sha256(), d.name() + " sha256");
             assertTrue(d.urls().stream().allMatch(u -> u.toString().endsWith(row[2])), d.name() + " urls");
@@ -113,7 +114,7 @@ class ModelCatalogTest {
     }
 
     private static final String GOOD = """
-            {"name": "tiny", "description": "a test model", "file": "tiny.onnx",
+            {"name": "tiny", "description": "a test model", "file": "tiny-full.onnx",
              "urls": ["https://example.org/tiny.onnx"], "size": 10,
              "sha256": "%s", "license": "Apache-2.0", "cut": true, "notop": "tiny-notop.onnx",
              "spec": {"preset": "torch", "inputName": "x", "outputName": "features", "featureDim": 8}}
@@ -185,8 +186,15 @@ class ModelCatalogTest {
     }
 
     @Test
+    void theFileMayNotShareTheDescriptorsBaseName() throws Exception {
+        write("tiny.json", good("a".repeat(64)).replace("tiny-full.onnx", "tiny.onnx"));
+        ModelException e = refused(dir);
+        assertTrue(e.getMessage().contains("'file'") && e.getMessage().contains("sidecar"), e.getMessage());
+    }
+
+    @Test
     void aCutModelNeedsItsOwnNotopName() throws Exception {
-        write("tiny.json", good("a".repeat(64)).replace("tiny-notop.onnx", "tiny.onnx"));
+        write("tiny.json", good("a".repeat(64)).replace("tiny-notop.onnx", "tiny-full.onnx"));
         ModelException e = refused(dir);
         assertTrue(e.getMessage().contains("'notop'"), e.getMessage());
     }
@@ -194,7 +202,7 @@ class ModelCatalogTest {
     @Test
     void anExportOnlyEntryNeedsARecipe() throws Exception {
         write("tiny.json", """
-                {"name": "tiny", "description": "d", "file": "tiny.onnx", "urls": [], "license": "MIT",
+                {"name": "tiny", "description": "d", "file": "tiny-notop.onnx", "urls": [], "license": "MIT",
                  "spec": {"preset": "caffe", "inputName": "input_1", "layout": "NHWC"}}
                 """);
         ModelException e = refused(dir);
