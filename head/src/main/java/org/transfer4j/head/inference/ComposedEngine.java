@@ -1,33 +1,25 @@
 package org.transfer4j.head.inference;
 
-import ai.onnxruntime.NodeInfo;
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
-import ai.onnxruntime.TensorInfo;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import java.nio.FloatBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.Set;
 import org.transfer4j.backbone.ModelException;
 import org.transfer4j.backbone.ModelException.Reason;
+import org.transfer4j.backbone.extract.Backbone;
+import org.transfer4j.backbone.extract.BackboneOptions;
 import org.transfer4j.backbone.spec.BackboneSpec;
-import org.transfer4j.backbone.spec.Layout;
 import org.transfer4j.backbone.spec.SpecJson;
 
 /**
- * A composed model (backbone + head in one ONNX graph) in one ORT session. The spec and class names come from the
- * model's own metadata, so the one file is all a user deploys.
+ * A composed model (backbone + head in one ONNX graph). The spec and class names come from the model's own
+ * metadata, so the one file is all a user deploys. The session is a {@link Backbone} whose "features" output is the
+ * {@code probabilities} tensor: device choice, session tuning and fixed-batch handling are shared with extraction.
  */
 final class ComposedEngine implements Engine {
     /** ONNX metadata key holding the class names as a JSON array. */
@@ -37,88 +29,61 @@ final class ComposedEngine implements Engine {
     /** The composed model's probability output, [N, K]. */
     static final String PROBABILITIES = "probabilities";
 
-    private final Path file;
-    private final OrtEnvironment env;
-    private final OrtSession session;
+    private final Backbone session;
     private final BackboneSpec spec;
     private final List<String> classes;
-    private final int maxBatch;
-    private final Set<String> requested = Set.of(PROBABILITIES);
 
-    private ComposedEngine(Path file, OrtEnvironment env, OrtSession session, BackboneSpec spec, List<String> classes,
-                           int maxBatch) {
-        this.file = file;
-        this.env = env;
+    private ComposedEngine(Backbone session, BackboneSpec spec, List<String> classes) {
         this.session = session;
         this.spec = spec;
         this.classes = classes;
-        this.maxBatch = maxBatch;
     }
 
     /**
      * Opens {@code file}. {@code specOverride} (may be null) replaces the spec stored in the metadata, for models
      * composed by other tools.
      */
-    static ComposedEngine open(Path file, SessionFactory sessions, BackboneSpec specOverride) throws ModelException {
-        if (!Files.isRegularFile(file)) {
-            throw new ModelException(Reason.NOT_FOUND, file + ": no such model file");
-        }
-        OrtSession session = sessions.open(file);
+    static ComposedEngine open(Path file, BackboneOptions opts, BackboneSpec specOverride) throws ModelException {
+        Map<String, String> meta = OnnxMetadata.read(file);
+        BackboneSpec spec = specOverride != null ? specOverride : readSpec(file, meta.get(SPEC_KEY));
+        List<String> classes = readClasses(file, meta.get(CLASSES_KEY));
+        BackboneOptions withSpec = BackboneOptions.builder().optDevice(opts.device())
+                .optIntraOpThreads(opts.intraOpThreads()).optAllowSpinning(opts.allowSpinning())
+                .optSpec(spec.withOutputName(PROBABILITIES).withFeatureDim(0)).build();
+        Backbone session;
         try {
-            Map<String, String> meta = session.getMetadata().getCustomMetadata();
-            BackboneSpec spec = specOverride != null ? specOverride : readSpec(file, meta.get(SPEC_KEY));
-            List<String> classes = readClasses(file, meta.get(CLASSES_KEY));
-            NodeInfo input = session.getInputInfo().get(spec.inputName());
-            if (input == null) {
-                throw new ModelException(Reason.INCOMPATIBLE, file + ": the spec names input '" + spec.inputName()
-                        + "' but the model's inputs are " + session.getInputInfo().keySet()
-                        + "; fix the spec's inputName");
+            session = Backbone.load(file, withSpec);
+        } catch (ModelException e) {
+            if (e.reason() == Reason.INCOMPATIBLE && e.getMessage().contains("'" + PROBABILITIES + "'")) {
+                throw new ModelException(Reason.INCOMPATIBLE, file + " has no usable '" + PROBABILITIES
+                        + "' output, so it is not a composed model; compose one with model.jar compose, or load the "
+                        + "backbone and head separately (" + e.getMessage() + ")", e);
             }
-            NodeInfo output = session.getOutputInfo().get(PROBABILITIES);
-            if (output == null) {
-                throw new ModelException(Reason.INCOMPATIBLE, file + ": no '" + PROBABILITIES + "' output (outputs: "
-                        + session.getOutputInfo().keySet() + "); this is not a composed model — compose one with "
-                        + "model.jar compose, or load the backbone and head separately");
-            }
-            if (output.getInfo() instanceof TensorInfo t && t.getShape().length == 2 && t.getShape()[1] > 0
-                    && t.getShape()[1] != classes.size()) {
-                throw new ModelException(Reason.INCOMPATIBLE, file + ": '" + PROBABILITIES + "' has "
-                        + t.getShape()[1] + " columns but metadata " + CLASSES_KEY + " names " + classes.size()
-                        + " classes; the model file was edited or composed wrongly — compose it again");
-            }
-            int maxBatch = batchLimit(input);
-            return new ComposedEngine(file, OrtEnvironment.getEnvironment(), session, spec, classes, maxBatch);
-        } catch (OrtException e) {
-            closeQuietly(session, e);
-            throw new ModelException(Reason.INVALID_MODEL, file + ": cannot read the model's metadata or inputs: "
-                    + e.getMessage(), e);
-        } catch (ModelException | RuntimeException e) {
-            closeQuietly(session, e);
             throw e;
         }
+        if (session.featureDim() != classes.size()) {
+            ModelException e = new ModelException(Reason.INCOMPATIBLE, file + ": '" + PROBABILITIES + "' has "
+                    + session.featureDim() + " columns but metadata " + CLASSES_KEY + " names " + classes.size()
+                    + " classes; the file was edited or composed wrongly — compose it again");
+            closeAfter(session, e);
+            throw e;
+        }
+        return new ComposedEngine(session, session.spec(), classes);
     }
 
-    private static void closeQuietly(OrtSession session, Exception primary) {
+    private static void closeAfter(Backbone session, Exception primary) {
         try {
             session.close();
-        } catch (OrtException e) {
+        } catch (ModelException e) {
             primary.addSuppressed(e);
         }
     }
 
-    /** 1 when the model's batch dimension is fixed to 1 (or any fixed value: we then feed exactly that), else 0 = any. */
-    static int batchLimit(NodeInfo input) {
-        if (input.getInfo() instanceof TensorInfo t && t.getShape().length > 0 && t.getShape()[0] > 0) {
-            return (int) t.getShape()[0];
-        }
-        return Integer.MAX_VALUE;
-    }
-
     private static BackboneSpec readSpec(Path file, String json) throws ModelException {
         if (json == null) {
-            throw new ModelException(Reason.INCOMPATIBLE, file + ": no '" + SPEC_KEY + "' metadata, so the "
-                    + "preprocessing is unknown; compose the model with model.jar compose, or give the spec "
-                    + "explicitly (Predictor.Builder.optSpec / --spec)");
+            throw new ModelException(Reason.INCOMPATIBLE, file + " has no '" + SPEC_KEY + "' metadata, so it is not "
+                    + "a composed model and its preprocessing is unknown; compose one with model.jar compose, load "
+                    + "a backbone and a head separately, or give the spec explicitly (Predictor.Builder.optSpec)");
         }
         try {
             return SpecJson.fromJson(json);
@@ -130,8 +95,8 @@ final class ComposedEngine implements Engine {
 
     private static List<String> readClasses(Path file, String json) throws ModelException {
         if (json == null) {
-            throw new ModelException(Reason.INCOMPATIBLE, file + ": no '" + CLASSES_KEY + "' metadata, so the class "
-                    + "names are unknown; compose the model with model.jar compose");
+            throw new ModelException(Reason.INCOMPATIBLE, file + " has no '" + CLASSES_KEY + "' metadata, so its "
+                    + "class names are unknown; compose the model with model.jar compose");
         }
         try {
             JsonElement tree = JsonParser.parseString(json);
@@ -165,44 +130,21 @@ final class ComposedEngine implements Engine {
 
     @Override
     public int maxBatch() {
-        return maxBatch;
+        return session.maxBatch();
     }
 
     @Override
     public float[][] probabilities(FloatBuffer batch, int n) throws ModelException {
-        batch.position(0).limit(n * spec.floatsPerImage());
-        long[] shape = spec.layout() == Layout.NCHW
-                ? new long[] {n, 3, spec.height(), spec.width()}
-                : new long[] {n, spec.height(), spec.width(), 3};
-        try (OnnxTensor input = OnnxTensor.createTensor(env, batch, shape);
-             OrtSession.Result result = session.run(Map.of(spec.inputName(), input), requested)) {
-            Optional<OnnxValue> out = result.get(PROBABILITIES);
-            if (out.isEmpty() || !(out.get().getValue() instanceof float[][] probs)) {
-                throw new ModelException(Reason.INCOMPATIBLE, file + ": '" + PROBABILITIES
-                        + "' is not a float [N, K] tensor");
-            }
-            if (probs.length != n || probs[0].length != classes.size()) {
-                throw new ModelException(Reason.INCOMPATIBLE, file + ": '" + PROBABILITIES + "' came back "
-                        + probs.length + "x" + probs[0].length + ", expected " + n + "x" + classes.size());
-            }
-            return probs;
-        } catch (OrtException e) {
-            throw new ModelException(Reason.RUNTIME, file + ": ONNX Runtime failed: " + e.getMessage(), e);
-        }
+        return session.features(batch, n);
     }
 
     @Override
     public String describe() {
-        return file.toString();
+        return session.modelPath().toString();
     }
 
     @Override
-    public void close() {
-        try {
-            session.close();
-        } catch (OrtException e) {
-            // Closing a session only fails if it was already closed; nothing is left to release.
-            throw new IllegalStateException(file + ": closing the ONNX session failed: " + e.getMessage(), e);
-        }
+    public void close() throws ModelException {
+        session.close();
     }
 }

@@ -30,5 +30,5 @@ interface Engine extends AutoCloseable {
     String describe();
 
     @Override
-    void close();
+    void close() throws ModelException;
 }

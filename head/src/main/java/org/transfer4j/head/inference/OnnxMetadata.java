@@ -1,0 +1,65 @@
+package org.transfer4j.head.inference;
+
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.WireFormat;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.transfer4j.backbone.ModelException;
+import org.transfer4j.backbone.ModelException.Reason;
+
+/**
+ * Reads only the custom metadata ({@code ModelProto.metadata_props}) of an ONNX file. The Predictor needs the spec
+ * and class names before it can open the session with the right output; this scan skips over the graph (the weights)
+ * without building it, so it costs one sequential read of the file and no second copy of the model in memory.
+ */
+final class OnnxMetadata {
+    /** ModelProto field numbers (onnx.proto). */
+    private static final int MODEL_METADATA_PROPS = 14;
+    private static final int ENTRY_KEY = 1;
+    private static final int ENTRY_VALUE = 2;
+
+    private OnnxMetadata() {
+    }
+
+    static Map<String, String> read(Path file) throws ModelException {
+        if (!Files.isRegularFile(file)) {
+            throw new ModelException(Reason.NOT_FOUND, "model file " + file + " does not exist");
+        }
+        Map<String, String> out = new LinkedHashMap<>();
+        try (InputStream in = Files.newInputStream(file)) {
+            CodedInputStream cis = CodedInputStream.newInstance(in, 1 << 16);
+            cis.setSizeLimit(Integer.MAX_VALUE);
+            for (int tag; (tag = cis.readTag()) != 0; ) {
+                if (WireFormat.getTagFieldNumber(tag) == MODEL_METADATA_PROPS
+                        && WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
+                    int limit = cis.pushLimit(cis.readRawVarint32());
+                    String key = null;
+                    String value = "";
+                    for (int t; (t = cis.readTag()) != 0; ) {
+                        switch (WireFormat.getTagFieldNumber(t)) {
+                            case ENTRY_KEY -> key = cis.readStringRequireUtf8();
+                            case ENTRY_VALUE -> value = cis.readStringRequireUtf8();
+                            default -> cis.skipField(t);
+                        }
+                    }
+                    cis.popLimit(limit);
+                    if (key != null) {
+                        out.put(key, value);
+                    }
+                } else if (!cis.skipField(tag)) {
+                    break;
+                }
+                // The size counter only guards against hostile messages; this is a plain file scan.
+                cis.resetSizeCounter();
+            }
+        } catch (IOException e) {
+            throw new ModelException(Reason.INVALID_MODEL, file + " is not a readable ONNX model (cannot read its "
+                    + "metadata: " + e.getMessage() + ")", e);
+        }
+        return out;
+    }
+}
