@@ -205,6 +205,8 @@ public final class Backbone implements AutoCloseable {
             so.setInterOpNumThreads(1);
             so.setMemoryPatternOptimization(true);
             so.setCPUArenaAllocator(true);
+            // ORT's warnings (e.g. unused initializers in old exports) are noise to our users; errors still show.
+            so.setSessionLogLevel(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
             so.addConfigEntry("session.intra_op.allow_spinning", opts.allowSpinning() ? "1" : "0");
             so.addConfigEntry("session.inter_op.allow_spinning", "0");
             return so;
