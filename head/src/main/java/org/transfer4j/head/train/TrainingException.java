@@ -15,7 +15,9 @@ public final class TrainingException extends Transfer4jException {
         /** The validation cache differs from the training cache (classes, feature dimension, backbone or spec). */
         MISMATCH,
         /** The checkpoint cannot be read or belongs to other inputs or options. */
-        CHECKPOINT
+        CHECKPOINT,
+        /** The loss became NaN or infinite (learning rate too high, or non-finite features). */
+        DIVERGED
     }
 
     private final Reason reason;

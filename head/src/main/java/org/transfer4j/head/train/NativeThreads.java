@@ -1,0 +1,32 @@
+package org.transfer4j.head.train;
+
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.nativeblas.NativeOpsHolder;
+
+/**
+ * ND4J's native thread counts in one place. libnd4j (OpenMP) and OpenBLAS each read {@code OMP_NUM_THREADS} when
+ * they load; this sets both at run time. A head's matrices are small (a 64×2048 by 2048×512 product per step), so
+ * one or two threads are often as fast as many, and on a busy machine spinning OpenMP threads make small ops
+ * hundreds of times slower. The thread count also decides how sums are split, so bit-identical weights need the
+ * same count.
+ */
+public final class NativeThreads {
+    private NativeThreads() {
+    }
+
+    /** Uses {@code n} threads for ND4J's own ops and for BLAS. */
+    public static void set(int n) {
+        if (n < 1) {
+            throw new IllegalArgumentException("threads " + n + " invalid; allowed: >= 1");
+        }
+        Nd4j.getEnvironment().setMaxThreads(n);
+        Nd4j.getEnvironment().setMaxMasterThreads(n);
+        NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(n);
+        Nd4j.factory().blas().setMaxThreads(n);
+    }
+
+    /** The BLAS thread count now in effect. */
+    public static int blasThreads() {
+        return Nd4j.factory().blas().getMaxThreads();
+    }
+}
