@@ -1,0 +1,100 @@
+package org.transfer4j.tools.extract;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Locale;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import org.transfer4j.backbone.cache.CacheWriter;
+import org.transfer4j.backbone.extract.FeatureSink;
+import org.transfer4j.backbone.extract.ImageTask;
+import org.transfer4j.backbone.image.ImageDecodeException;
+
+/**
+ * A {@link FeatureSink} in front of the cache writer that counts results and reports progress: a progress bar when
+ * stderr is a terminal, otherwise a plain line every few seconds (logs and CI do not render bars).
+ */
+public final class Progress implements FeatureSink, AutoCloseable {
+    private final CacheWriter writer;
+    private final int total;
+    private final ProgressBar bar;
+    private final PrintStream plain;
+    private final long intervalNanos;
+    private final long start = System.nanoTime();
+    private long lastLine = start;
+    private int done;
+    private int failedTasks;
+
+    /**
+     * @param terminal  draw a bar (true) or print plain lines to {@code plain} (false)
+     * @param intervalMillis how often plain lines are printed
+     */
+    public Progress(CacheWriter writer, int total, boolean terminal, PrintStream plain, long intervalMillis) {
+        this.writer = writer;
+        this.total = total;
+        this.plain = plain;
+        this.intervalNanos = intervalMillis * 1_000_000L;
+        this.bar = terminal && total > 0 ? new ProgressBarBuilder().setTaskName("extract").setInitialMax(total)
+                .setStyle(ProgressBarStyle.ASCII).setUnit(" img", 1).showSpeed().build() : null;
+    }
+
+    @Override
+    public void accept(ImageTask task, float[] features) throws IOException {
+        writer.accept(task, features);
+        step();
+    }
+
+    /** Forwards decoder warnings (e.g. {@code truncated}) so they reach errors.jsonl. */
+    public void accept(ImageTask task, float[] features, List<String> warnings) throws IOException {
+        writer.accept(task, features, warnings);
+        step();
+    }
+
+    @Override
+    public void failed(ImageTask task, ImageDecodeException error) throws IOException {
+        writer.failed(task, error);
+        failedTasks++;
+        step();
+    }
+
+    private void step() {
+        done++;
+        if (bar != null) {
+            bar.step();
+            if (failedTasks > 0) {
+                bar.setExtraMessage(failedTasks + " failed");
+            }
+            return;
+        }
+        long now = System.nanoTime();
+        if (now - lastLine >= intervalNanos || done == total) {
+            lastLine = now;
+            double secs = (now - start) / 1e9;
+            double rate = done / Math.max(secs, 1e-9);
+            plain.println(String.format(Locale.ROOT, "extract: %d/%d (%.0f%%), %.1f images/s, %d failed%s", done,
+                    total, 100.0 * done / Math.max(total, 1), rate, failedTasks,
+                    done < total && rate > 0 ? String.format(Locale.ROOT, ", about %.0f s left",
+                            (total - done) / rate) : ""));
+            plain.flush();
+        }
+    }
+
+    /** Tasks finished (rows written or failed). */
+    public int done() {
+        return done;
+    }
+
+    /** Seconds since this reporter was made. */
+    public double seconds() {
+        return (System.nanoTime() - start) / 1e9;
+    }
+
+    @Override
+    public void close() {
+        if (bar != null) {
+            bar.close();
+        }
+    }
+}
