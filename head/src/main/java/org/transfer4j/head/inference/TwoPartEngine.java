@@ -1,5 +1,6 @@
 package org.transfer4j.head.inference;
 
+import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.List;
@@ -7,6 +8,7 @@ import org.transfer4j.backbone.ModelException;
 import org.transfer4j.backbone.ModelException.Reason;
 import org.transfer4j.backbone.extract.Backbone;
 import org.transfer4j.backbone.extract.BackboneOptions;
+import org.transfer4j.backbone.onnx.OnnxModels;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.head.HeadWeights;
 
@@ -28,7 +30,17 @@ final class TwoPartEngine implements Engine {
         BackboneOptions withSpec = BackboneOptions.builder().optDevice(opts.device())
                 .optIntraOpThreads(opts.intraOpThreads()).optAllowSpinning(opts.allowSpinning())
                 .optSpec(weights.spec().withFeatureDim(0)).build();
-        Backbone backbone = Backbone.load(backboneFile, withSpec);
+        Backbone backbone;
+        try {
+            backbone = Backbone.load(backboneFile, withSpec);
+        } catch (ModelException e) {
+            // The head's spec may not even fit another backbone (input name, size). The root cause a user must hear
+            // is then "wrong backbone", so check the hash before reporting the symptom.
+            if (e.reason() == Reason.INCOMPATIBLE || e.reason() == Reason.INVALID_SPEC) {
+                requireSameBackbone(sha256(backboneFile, e), backboneFile, weights, headSource);
+            }
+            throw e;
+        }
         try {
             requireSameBackbone(backbone.spec().modelSha256(), backboneFile, weights, headSource);
             if (backbone.featureDim() != weights.featureDim()) {
@@ -58,6 +70,15 @@ final class TwoPartEngine implements Engine {
             throw new ModelException(Reason.INCOMPATIBLE, "head " + headSource + " was trained on a backbone with "
                     + "sha256 " + expected + ", but " + backboneFile + " has sha256 " + actual + "; use the backbone "
                     + "file the head was trained with, or extract features with this backbone and train a new head");
+        }
+    }
+
+    private static String sha256(Path file, ModelException pending) throws ModelException {
+        try {
+            return OnnxModels.sha256(file);
+        } catch (IOException io) {
+            pending.addSuppressed(io);
+            throw pending;
         }
     }
 

@@ -1,0 +1,193 @@
+package org.transfer4j.tools;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.transfer4j.backbone.Transfer4jException;
+import org.transfer4j.backbone.dataset.Dataset;
+import org.transfer4j.backbone.image.ImageDecodeException;
+import org.transfer4j.backbone.image.RgbImage;
+import org.transfer4j.head.inference.Prediction;
+import org.transfer4j.head.inference.Predictor;
+import org.transfer4j.tools.predict.Evaluation;
+import org.transfer4j.tools.predict.ImageFiles;
+import org.transfer4j.tools.predict.PredictionOutput;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * predict.jar: classify image files with a composed model (or a backbone and a head), or evaluate on a labelled
+ * folder. Flags map one-to-one onto {@link Predictor.Builder} options.
+ */
+@Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Classify images with a trained model, or evaluate it on a folder-per-class set.",
+            "A file that cannot be read prints an error line and the run goes on; the exit code is 0 unless no image "
+                + "could be predicted."},
+        footer = {"", "Examples:",
+            "  java -jar predict.jar --model model.onnx photos/",
+            "  java -jar predict.jar --backbone mobilenet-features.onnx --head head/ --top 3 --json a.jpg b.png",
+            "  java -jar predict.jar --model model.onnx --evaluate data/val"})
+public final class PredictCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    ModelChoice model;
+
+    static final class ModelChoice {
+        @Option(names = "--model", paramLabel = "MODEL.onnx", required = true,
+                description = "A composed model (model.jar compose, or train-head's HEAD/model.onnx).")
+        Path composed;
+
+        @ArgGroup(exclusive = false)
+        TwoPart twoPart;
+    }
+
+    static final class TwoPart {
+        @Option(names = "--backbone", paramLabel = "BACKBONE.onnx", required = true,
+                description = "The backbone the head was trained on (its sha256 is checked).")
+        Path backbone;
+
+        @Option(names = "--head", paramLabel = "HEAD_DIR", required = true,
+                description = "A head folder written by train-head (head.json + head.bin).")
+        Path head;
+    }
+
+    @Option(names = "--top", paramLabel = "K", defaultValue = "3",
+            description = "How many classes to list per image (default: ${DEFAULT-VALUE}).")
+    int top;
+
+    @Option(names = "--json", description = "One JSON object per line (per image), or one object for --evaluate.")
+    boolean json;
+
+    @Option(names = "--evaluate", paramLabel = "DIR",
+            description = "Evaluate on a folder with one subfolder per class: accuracy, per-class precision/recall/F1,"
+                + " confusion matrix.")
+    Path evaluate;
+
+    @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "auto",
+            description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
+            description = "ONNX Runtime intra-op threads; 0 = one per processor (default).")
+    int threads;
+
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "8",
+            description = "Images per model run (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Parameters(paramLabel = "PATH", arity = "0..*",
+            description = "Image files or folders (searched recursively for image files).")
+    List<Path> paths = new ArrayList<>();
+
+    @Override
+    public Integer call() throws Exception {
+        if (evaluate == null && paths.isEmpty()) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "give image files or folders to classify, or --evaluate DIR");
+        }
+        if (evaluate != null && !paths.isEmpty()) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--evaluate DIR takes no other paths (got " + paths + ")");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        try (Predictor predictor = open()) {
+            int code = evaluate != null ? evaluate(predictor, out, err) : classify(predictor, out, err);
+            out.flush();
+            err.flush();
+            return code;
+        }
+    }
+
+    private Predictor open() throws Transfer4jException {
+        Predictor.Builder b = model.composed != null
+                ? Predictor.builder(model.composed)
+                : Predictor.builder(model.twoPart.backbone, model.twoPart.head);
+        b.optDevice(device).optTopK(top).optBatchSize(batch);
+        if (threads > 0) {
+            b.optThreads(threads);
+        }
+        return b.build();
+    }
+
+    /** Classifies every file, in order, batching decoded images; bad files get an error line and are skipped. */
+    private int classify(Predictor predictor, PrintWriter out, PrintWriter err) throws Transfer4jException,
+            java.io.IOException {
+        List<Path> files = ImageFiles.expand(paths);
+        if (files.isEmpty()) {
+            err.println("error: no image files found in " + paths);
+            return Cli.EXIT_FAILED;
+        }
+        PredictionOutput printer = new PredictionOutput(out, err, json);
+        int predicted = 0;
+        List<Path> pending = new ArrayList<>();
+        List<Object> decoded = new ArrayList<>(); // RgbImage or ImageDecodeException, in file order
+        for (int i = 0; i < files.size(); i++) {
+            Path f = files.get(i);
+            try {
+                decoded.add(predictor.decoder().decode(f));
+            } catch (ImageDecodeException e) {
+                decoded.add(e);
+            }
+            pending.add(f);
+            if (pending.size() == predictor.batchSize() || i == files.size() - 1) {
+                predicted += flush(predictor, pending, decoded, printer);
+                pending.clear();
+                decoded.clear();
+            }
+        }
+        if (predicted == 0) {
+            err.println("error: none of the " + files.size() + " files could be predicted");
+            return Cli.EXIT_FAILED;
+        }
+        return 0;
+    }
+
+    private static int flush(Predictor predictor, List<Path> files, List<Object> decoded, PredictionOutput printer)
+            throws Transfer4jException {
+        List<RgbImage> images = new ArrayList<>();
+        for (Object o : decoded) {
+            if (o instanceof RgbImage img) {
+                images.add(img);
+            }
+        }
+        List<Prediction> predictions = images.isEmpty() ? List.of() : predictor.predictImages(images);
+        int next = 0;
+        for (int i = 0; i < files.size(); i++) {
+            if (decoded.get(i) instanceof ImageDecodeException e) {
+                printer.error(files.get(i), e);
+            } else {
+                printer.prediction(files.get(i), predictions.get(next++));
+            }
+        }
+        return predictions.size();
+    }
+
+    private int evaluate(Predictor predictor, PrintWriter out, PrintWriter err) throws Transfer4jException {
+        Dataset data = Dataset.fromFolder(evaluate);
+        Evaluation eval = Evaluation.run(predictor, data, (file, e) -> {
+            if (!json) {
+                err.println("error: " + e.getMessage());
+            }
+        });
+        if (eval.predicted() == 0) {
+            err.println("error: none of the " + data.images().size() + " images in " + evaluate
+                    + " could be predicted");
+            return Cli.EXIT_FAILED;
+        }
+        out.println(json ? eval.toJson() : eval.toText());
+        return 0;
+    }
+
+    public static void main(String[] args) {
+        Cli.main(new PredictCommand(), args);
+    }
+}
