@@ -237,6 +237,17 @@ public final class Graphs {
         return new FeatureOutput(out.getName(), shape.length, (int) dim, batchDim(input));
     }
 
+    /**
+     * Runs the model once on zeros (batch 1; symbolic image sides 224) and returns the shapes ONNX Runtime gives the
+     * named tensors. Used to measure what a graph does not declare, and to prove a rewritten graph runs.
+     */
+    public static Map<String, long[]> measure(ModelProto model, List<String> tensors, String what)
+            throws ModelException {
+        Map<String, long[]> out = new LinkedHashMap<>();
+        OrtProbe.probe(model, tensors, what).forEach((k, v) -> out.put(k, v.shape()));
+        return out;
+    }
+
     /** Loads the model in ONNX Runtime once; INVALID_MODEL (naming {@code what}) when ORT refuses it. */
     public static void requireLoads(ModelProto model, String what) throws ModelException {
         OrtProbe.checkLoads(model, what);
