@@ -159,6 +159,37 @@ class AwkwardImagesTest {
     }
 
     @Test
+    void embeddedIccProfileIsIgnoredLikePil() throws Exception {
+        // ImageIO's read() converts this JPEG through its embedded profile; PIL's convert("RGB") does not.
+        Path f = awkward("pillow/icc_profile_big.jpg");
+        RgbImage ours = DECODER.decode(f);
+        RgbImage managed = ImageDecoder.fromBufferedImage(ImageIO.read(f.toFile()));
+        double d = meanAbsDiff(ours, managed);
+        assertTrue(d > 5, "ImageIO's colour-managed decode should differ, got " + d);
+        // Without the profile (same scan data, APP2 removed) the pixels are exactly ours.
+        byte[] bytes = Files.readAllBytes(f);
+        RgbImage stripped = DECODER.decode(stripApp2(bytes), "stripped.jpg");
+        assertEquals(0.0, meanAbsDiff(ours, stripped));
+        assertEquals(0.0, meanAbsDiff(stripped, ImageDecoder.fromBufferedImage(
+                ImageIO.read(new java.io.ByteArrayInputStream(stripApp2(bytes))))));
+    }
+
+    private static byte[] stripApp2(byte[] b) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        out.write(b, 0, 2);
+        int p = 2;
+        while (p + 4 <= b.length && (b[p] & 0xFF) == 0xFF && (b[p + 1] & 0xFF) != 0xDA) {
+            int len = ((b[p + 2] & 0xFF) << 8) | (b[p + 3] & 0xFF);
+            if ((b[p + 1] & 0xFF) != 0xE2) {
+                out.write(b, p, len + 2);
+            }
+            p += len + 2;
+        }
+        out.write(b, p, b.length - p);
+        return out.toByteArray();
+    }
+
+    @Test
     void zeroWidthGifIsEmpty() {
         ImageDecodeException e = assertThrows(ImageDecodeException.class,
                 () -> DECODER.decode(awkward("pillow/zero_width.gif")));
