@@ -194,7 +194,9 @@ final class CacheState {
                 for (String w : x.warnings) {
                     JsonObject o = new JsonObject();
                     o.addProperty("path", x.path);
-                    o.addProperty("reason", w);
+                    // Decoder warnings read "word: detail" (e.g. "truncated: Premature end of JPEG file").
+                    int colon = w.indexOf(':');
+                    o.addProperty("reason", colon > 0 ? w.substring(0, colon).trim() : w);
                     o.addProperty("message", "decoded with a warning (" + w + "); features were cached");
                     o.addProperty("cached", true);
                     sb.append(LINE.toJson(o)).append('\n');

@@ -114,6 +114,36 @@ class CacheWriterTest {
     }
 
     @Test
+    void decoderWarningsLandInErrorsJsonlWithTheirRow() throws Exception {
+        Path root = images();
+        Path cache = tmp.resolve("cache");
+        try (CacheWriter w = writer(cache).open()) {
+            CacheWriter.Plan plan = w.update(Dataset.fromFolder(root), 0, 1);
+            for (var t : plan.tasks()) {
+                byte[] bytes = Files.readAllBytes(t.path());
+                if (t.path().getFileName().toString().equals("a3.jpg")) {
+                    w.accept(t, FakeExtraction.features(bytes, 0), List.of("truncated: Premature end of JPEG file"));
+                } else if (!t.path().getFileName().toString().equals("broken.jpg")) {
+                    w.accept(t, FakeExtraction.features(bytes, 0));
+                }
+            }
+            w.finish();
+        }
+        try (CacheReader r = CacheReader.open(cache)) {
+            assertEquals(12, r.rowCount());
+            assertEquals(1, r.errors().size());
+            CacheReader.Error e = r.errors().get(0);
+            assertEquals("ants/a3.jpg", e.path());
+            assertEquals("truncated", e.reason());
+            assertTrue(e.cached() && e.message().contains("Premature end"), e.toString());
+        }
+        // The warning stays with the row on reruns that skip the file.
+        extract(root, cache, 0, 1, Dtype.F32);
+        String errors = Files.readString(cache.resolve("errors.jsonl"));
+        assertTrue(errors.contains("\"reason\":\"truncated\"") && errors.contains("broken.jpg"), errors);
+    }
+
+    @Test
     void f16CacheStoresHalfPrecision() throws Exception {
         Path root = images();
         extract(root, tmp.resolve("c32"), 0, 1, Dtype.F32);
