@@ -13,6 +13,7 @@ import org.transfer4j.backbone.ModelException;
 import org.transfer4j.backbone.ModelException.Reason;
 import org.transfer4j.backbone.extract.Backbone;
 import org.transfer4j.backbone.extract.BackboneOptions;
+import org.transfer4j.backbone.onnx.OnnxModels;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.backbone.spec.SpecJson;
 
@@ -22,12 +23,9 @@ import org.transfer4j.backbone.spec.SpecJson;
  * {@code probabilities} tensor: device choice, session tuning and fixed-batch handling are shared with extraction.
  */
 final class ComposedEngine implements Engine {
-    /** ONNX metadata key holding the class names as a JSON array. */
-    static final String CLASSES_KEY = "transfer4j.classes";
-    /** ONNX metadata key holding the backbone spec (SpecJson). */
-    static final String SPEC_KEY = "transfer4j.spec";
-    /** The composed model's probability output, [N, K]. */
-    static final String PROBABILITIES = "probabilities";
+    private static final String CLASSES_KEY = OnnxModels.META_CLASSES;
+    private static final String SPEC_KEY = OnnxModels.META_SPEC;
+    private static final String PROBABILITIES = Composer.PROBABILITIES;
 
     private final Backbone session;
     private final BackboneSpec spec;

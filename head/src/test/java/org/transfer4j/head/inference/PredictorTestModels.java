@@ -9,7 +9,6 @@ import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl.TensorShapeProto;
 import ai.onnx.proto.OnnxMl.TypeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
-import com.google.gson.Gson;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -19,7 +18,9 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import org.transfer4j.backbone.ModelException;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.backbone.spec.Layout;
 import org.transfer4j.backbone.spec.Preset;
@@ -28,9 +29,8 @@ import org.transfer4j.head.HeadWeights;
 
 /**
  * Tiny image classifiers built in code for the Predictor tests: a backbone (3×3 Conv → Relu → GlobalAveragePool →
- * Flatten → {@code features}), the same backbone composed with a head (Gemm → Relu → Gemm → Softmax →
- * {@code probabilities}, plus the metadata a composed model carries) and the head as {@link HeadWeights}. The same
- * seeded weights go into all three, so composed and two-part predictions must agree.
+ * Flatten → {@code features}, with its spec sidecar), a seeded head as {@link HeadWeights}, and the two composed
+ * into one model by the real {@link Composer}, so composed and two-part predictions must agree.
  */
 final class PredictorTestModels {
     private PredictorTestModels() {
@@ -65,8 +65,7 @@ final class PredictorTestModels {
             }
 
             Path backbone = dir.resolve("backbone.onnx");
-            ModelProto bb = model(graph(size, features, convW, convB, false, fixedBatch1, null, null, null, null,
-                    numClasses, hidden));
+            ModelProto bb = model(graph(size, features, convW, convB, fixedBatch1));
             Files.write(backbone, bb.toByteArray());
             BackboneSpec spec = Preset.TORCH.spec("input", Layout.NCHW, size, size).withOutputName("features")
                     .withFeatureDim(features).withModelSha256(sha256(backbone));
@@ -74,16 +73,13 @@ final class PredictorTestModels {
 
             HeadWeights head = new HeadWeights(classes, features, hidden, hidden == 0 ? new float[0] : w1,
                     hidden == 0 ? new float[0] : b1, w2, b2, spec);
-            Path composed = dir.resolve("model.onnx");
-            ModelProto cm = model(graph(size, features, convW, convB, true, fixedBatch1, w1, b1, w2, b2, numClasses,
-                    hidden)).toBuilder()
-                    .addMetadataProps(meta(ComposedEngine.SPEC_KEY, SpecJson.toJson(spec)))
-                    .addMetadataProps(meta(ComposedEngine.CLASSES_KEY, new Gson().toJson(classes)))
-                    .build();
-            Files.write(composed, cm.toByteArray());
+            // The composed model comes from the real Composer, so these tests also check what it writes.
+            Path composed = Composer.compose(backbone, head, Map.of(), dir.resolve("model.onnx")).model();
             return new Tiny(composed, backbone, head, spec);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        } catch (ModelException e) {
+            throw new IllegalStateException(e);
         }
     }
 
@@ -103,20 +99,14 @@ final class PredictorTestModels {
         }
     }
 
-    private static OnnxMl.StringStringEntryProto meta(String key, String value) {
-        return OnnxMl.StringStringEntryProto.newBuilder().setKey(key).setValue(value).build();
-    }
-
     private static ModelProto model(GraphProto graph) {
         return ModelProto.newBuilder().setIrVersion(7).setProducerName("transfer4j-tests")
                 .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(13))
                 .setGraph(graph).build();
     }
 
-    private static GraphProto graph(int size, int features, float[] convW, float[] convB, boolean withHead,
-                                    boolean fixedBatch1, float[] w1, float[] b1, float[] w2, float[] b2,
-                                    int numClasses, int hidden) {
-        GraphProto.Builder g = GraphProto.newBuilder().setName(withHead ? "tiny_composed" : "tiny_backbone");
+    private static GraphProto graph(int size, int features, float[] convW, float[] convB, boolean fixedBatch1) {
+        GraphProto.Builder g = GraphProto.newBuilder().setName("tiny_backbone");
         TensorShapeProto.Dimension batch = fixedBatch1
                 ? TensorShapeProto.Dimension.newBuilder().setDimValue(1).build()
                 : TensorShapeProto.Dimension.newBuilder().setDimParam("N").build();
@@ -129,21 +119,6 @@ final class PredictorTestModels {
         g.addNode(node("GlobalAveragePool", List.of("conv_relu"), "pooled"));
         g.addNode(node("Flatten", List.of("pooled"), "features", intAttr("axis", 1)));
         g.addOutput(value("features", batch, features));
-        if (withHead) {
-            String last = "features";
-            if (hidden > 0) {
-                g.addInitializer(tensor("head_w1", w1, features, hidden));
-                g.addInitializer(tensor("head_b1", b1, hidden));
-                g.addNode(node("Gemm", List.of("features", "head_w1", "head_b1"), "hidden"));
-                g.addNode(node("Relu", List.of("hidden"), "hidden_relu"));
-                last = "hidden_relu";
-            }
-            g.addInitializer(tensor("head_w2", w2, hidden == 0 ? features : hidden, numClasses));
-            g.addInitializer(tensor("head_b2", b2, numClasses));
-            g.addNode(node("Gemm", List.of(last, "head_w2", "head_b2"), "logits"));
-            g.addNode(node("Softmax", List.of("logits"), "probabilities", intAttr("axis", 1)));
-            g.addOutput(value("probabilities", batch, numClasses));
-        }
         return g.build();
     }
 
