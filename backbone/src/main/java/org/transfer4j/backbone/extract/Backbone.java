@@ -209,6 +209,9 @@ public final class Backbone implements AutoCloseable {
             so.setSessionLogLevel(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
             so.addConfigEntry("session.intra_op.allow_spinning", opts.allowSpinning() ? "1" : "0");
             so.addConfigEntry("session.inter_op.allow_spinning", "0");
+            for (Map.Entry<String, String> e : opts.sessionConfig().entrySet()) {
+                so.addConfigEntry(e.getKey(), e.getValue());
+            }
             return so;
         } catch (OrtException | RuntimeException e) {
             so.close();

@@ -1,6 +1,8 @@
 package org.transfer4j.backbone.extract;
 
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
 import org.transfer4j.backbone.spec.BackboneSpec;
 
@@ -15,9 +17,11 @@ import org.transfer4j.backbone.spec.BackboneSpec;
  * @param specFile        a spec JSON file that overrides the sidecar and the model metadata, or null (not both)
  * @param allowSpinning   whether idle ORT worker threads busy-wait for work. Spinning shaves a little latency off
  *                        each operator but burns the cores that decode threads need; off by default
+ * @param sessionConfig   extra ONNX Runtime session config entries (advanced; e.g.
+ *                        {@code session.set_denormal_as_zero=1}), applied after ours so they win
  */
 public record BackboneOptions(Device device, int intraOpThreads, BackboneSpec spec, Path specFile,
-        boolean allowSpinning) {
+        boolean allowSpinning, Map<String, String> sessionConfig) {
 
     public BackboneOptions {
         Objects.requireNonNull(device, "device");
@@ -29,6 +33,13 @@ public record BackboneOptions(Device device, int intraOpThreads, BackboneSpec sp
         if (spec != null && specFile != null) {
             throw new IllegalArgumentException("backbone options 'spec' and 'specFile' are both set (spec file "
                     + specFile + "); give one of them");
+        }
+        sessionConfig = sessionConfig == null ? Map.of() : Map.copyOf(sessionConfig);
+        for (var e : sessionConfig.entrySet()) {
+            if (e.getKey().isBlank() || !e.getKey().contains(".")) {
+                throw new IllegalArgumentException("backbone option 'sessionConfig' has key '" + e.getKey()
+                        + "'; allowed: ONNX Runtime config keys such as session.intra_op.allow_spinning");
+            }
         }
     }
 
@@ -43,7 +54,7 @@ public record BackboneOptions(Device device, int intraOpThreads, BackboneSpec sp
 
     /** A copy with a different device. */
     public BackboneOptions withDevice(Device d) {
-        return new BackboneOptions(d, intraOpThreads, spec, specFile, allowSpinning);
+        return new BackboneOptions(d, intraOpThreads, spec, specFile, allowSpinning, sessionConfig);
     }
 
     /** Builder with optional settings only; {@link #build()} validates. */
@@ -53,6 +64,7 @@ public record BackboneOptions(Device device, int intraOpThreads, BackboneSpec sp
         private BackboneSpec spec;
         private Path specFile;
         private boolean allowSpinning;
+        private final Map<String, String> sessionConfig = new LinkedHashMap<>();
 
         private Builder() {
         }
@@ -88,8 +100,14 @@ public record BackboneOptions(Device device, int intraOpThreads, BackboneSpec sp
             return this;
         }
 
+        /** An extra ONNX Runtime session config entry (advanced; see ORT's onnxruntime_session_options_config_keys.h). */
+        public Builder optSessionConfig(String key, String value) {
+            this.sessionConfig.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
+            return this;
+        }
+
         public BackboneOptions build() {
-            return new BackboneOptions(device, intraOpThreads, spec, specFile, allowSpinning);
+            return new BackboneOptions(device, intraOpThreads, spec, specFile, allowSpinning, sessionConfig);
         }
     }
 }

@@ -1,13 +1,136 @@
 package org.transfer4j.tools.bench;
 
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import java.lang.management.ManagementFactory;
+import java.nio.FloatBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import org.transfer4j.backbone.extract.Backbone;
+import org.transfer4j.backbone.extract.BackboneOptions;
+import org.transfer4j.backbone.extract.Device;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
-/** bench.jar backbone (being built; see its issue). */
-@Command(name = "backbone", mixinStandardHelpOptions = true, description = "Not built yet.")
+/**
+ * {@code bench.jar backbone}: inference only, on random input already in a direct batch buffer, so the number is the
+ * backbone's own throughput (no decoding, no preprocessing). Prints one JSON line; {@code images_per_s} is the median
+ * over timed batches (robust to the odd slow batch on a shared machine), p10/p90 show the spread.
+ */
+@Command(name = "backbone", mixinStandardHelpOptions = true,
+        description = "Backbone inference throughput on random input; prints one JSON line.")
 public final class BackboneBench implements Callable<Integer> {
+    @Option(names = "--backbone", required = true, paramLabel = "MODEL.onnx", description = "The model to run.")
+    Path model;
+
+    @Option(names = "--batch", defaultValue = "8", description = "Images per run (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--seconds", defaultValue = "20", description = "Timed seconds (default: ${DEFAULT-VALUE}).")
+    double seconds;
+
+    @Option(names = "--threads", description = "ORT intra-op threads (default: available processors).")
+    Integer threads;
+
+    @Option(names = "--warmup", defaultValue = "3", description = "Untimed batches first (default: ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Option(names = "--spinning", defaultValue = "true", arity = "1",
+            description = "Let idle ORT threads spin (default: ${DEFAULT-VALUE}; nothing else runs here).")
+    boolean spinning;
+
+    @Option(names = "--config", paramLabel = "KEY=VALUE",
+            description = "Extra ORT session config entry, repeatable (e.g. session.set_denormal_as_zero=1).")
+    Map<String, String> config = new LinkedHashMap<>();
+
     @Override
-    public Integer call() {
-        throw new IllegalStateException("bench backbone is not built yet");
+    public Integer call() throws Exception {
+        if (batch < 1 || batch > 4096) {
+            throw new IllegalArgumentException("--batch is " + batch + "; allowed: 1..4096");
+        }
+        if (!(seconds > 0) || seconds > 86_400) {
+            throw new IllegalArgumentException("--seconds is " + seconds + "; allowed: > 0 and <= 86400");
+        }
+        if (warmup < 0) {
+            throw new IllegalArgumentException("--warmup is " + warmup + "; allowed: >= 0");
+        }
+        BackboneOptions.Builder ob = BackboneOptions.builder().optDevice(Device.parse(device))
+                .optAllowSpinning(spinning);
+        if (threads != null) {
+            ob.optIntraOpThreads(threads);
+        }
+        config.forEach(ob::optSessionConfig);
+        BackboneOptions opts = ob.build();
+        long t0 = System.nanoTime();
+        try (Backbone b = Backbone.load(model, opts)) {
+            double loadS = (System.nanoTime() - t0) / 1e9;
+            FloatBuffer buf = b.newBatchBuffer(batch);
+            // Plausible normalised pixel values; speed does not depend on them, but denormals or NaNs would.
+            SplittableRandom r = new SplittableRandom(42);
+            for (int i = 0; i < buf.capacity(); i++) {
+                buf.put(i, (float) (r.nextDouble() * 4 - 2));
+            }
+            for (int i = 0; i < warmup; i++) {
+                b.features(buf, batch);
+            }
+            var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+            List<Double> rates = new ArrayList<>();
+            long cpu0 = os.getProcessCpuTime();
+            long start = System.nanoTime();
+            long deadline = start + (long) (seconds * 1e9);
+            while (System.nanoTime() < deadline || rates.size() < 3) {
+                long s = System.nanoTime();
+                b.features(buf, batch);
+                rates.add(batch / ((System.nanoTime() - s) / 1e9));
+            }
+            double wall = (System.nanoTime() - start) / 1e9;
+            double cpu = (os.getProcessCpuTime() - cpu0) / 1e9;
+            Collections.sort(rates);
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("bench", "backbone");
+            out.put("model", model.getFileName().toString());
+            out.put("images_per_s", round(median(rates)));
+            out.put("p10", round(rates.get((int) Math.floor(0.1 * (rates.size() - 1)))));
+            out.put("p90", round(rates.get((int) Math.ceil(0.9 * (rates.size() - 1)))));
+            out.put("mean_images_per_s", round(rates.size() * batch / wall));
+            out.put("batch", batch);
+            out.put("threads", b.intraOpThreads());
+            out.put("spinning", spinning);
+            out.put("device", b.device().toString());
+            out.put("batches", rates.size());
+            out.put("seconds", round(wall));
+            // Images per CPU-second: compares configurations fairly when other processes share the cores.
+            out.put("images_per_cpu_s", cpu > 0 ? round(rates.size() * batch / cpu) : null);
+            out.put("feature_dim", b.featureDim());
+            out.put("load_s", round(loadS));
+            out.put("ort", Backbone.ortVersion());
+            out.put("java", System.getProperty("java.version"));
+            out.put("cpus", Runtime.getRuntime().availableProcessors());
+            if (!config.isEmpty()) {
+                out.put("config", config);
+            }
+            Gson gson = new GsonBuilder().disableHtmlEscaping().serializeNulls().create();
+            System.out.println(gson.toJson(out));
+        }
+        return 0;
+    }
+
+    private static double median(List<Double> sorted) {
+        int n = sorted.size();
+        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+    }
+
+    private static double round(double v) {
+        return Double.parseDouble(String.format(Locale.ROOT, "%.2f", v));
     }
 }
