@@ -218,6 +218,36 @@ class PreprocessorTest {
     }
 
     @Test
+    void tinyAndExtremeAspectImages() {
+        BackboneSpec[] specs = {Preset.TORCH.spec("x", Layout.NCHW, 224, 224),
+            Preset.CAFFE.spec("x", Layout.NHWC, 224, 224),
+            raw(Layout.NCHW, ChannelOrder.RGB, ResizePolicy.SHORTER_SIDE_THEN_CENTER_CROP, 10, Interpolation.BICUBIC,
+                    8, 8),
+            raw(Layout.NHWC, ChannelOrder.BGR, ResizePolicy.SHORTER_SIDE_THEN_CENTER_CROP, 9, Interpolation.NEAREST,
+                    8, 8)};
+        for (BackboneSpec s : specs) {
+            Preprocessor p = new Preprocessor(s);
+            FloatBuffer b = buffer(s, 1);
+            // A single pixel upscales to a constant image, exactly.
+            p.write(image(1, 1, (x, y) -> 200, (x, y) -> 100, (x, y) -> 0), b, 0);
+            for (int c = 0; c < 3; c++) {
+                float expected = at(b, s, 0, c, 0, 0);
+                for (int i = 0; i < s.height() * s.width(); i += 7) {
+                    assertEquals(expected, at(b, s, 0, c, i % s.width(), i / s.width()), s.preset() + " c" + c);
+                }
+            }
+            for (int[] size : new int[][] {{1, 300}, {300, 1}, {2, 3}, {5000, 2}}) {
+                RgbImage img = random(size[0], size[1], size[0]);
+                p.write(img, b, 0);
+                p.write(img, View.random(size[1], size[0], size[1]), b, 0);
+                for (int i = 0; i < s.floatsPerImage(); i++) {
+                    assertTrue(Float.isFinite(b.get(i)));
+                }
+            }
+        }
+    }
+
+    @Test
     void refusesBadTargetsAndViews() {
         BackboneSpec s = raw(Layout.NCHW, ChannelOrder.RGB, ResizePolicy.DIRECT, 0, Interpolation.NEAREST, 8, 8);
         Preprocessor p = new Preprocessor(s);
