@@ -2,8 +2,6 @@ package org.transfer4j.head.inference;
 
 import java.awt.image.BufferedImage;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -13,6 +11,7 @@ import java.util.Objects;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.transfer4j.backbone.ModelException;
+import org.transfer4j.backbone.extract.Backbone;
 import org.transfer4j.backbone.extract.BackboneOptions;
 import org.transfer4j.backbone.extract.Device;
 import org.transfer4j.backbone.image.ImageDecodeException;
@@ -170,9 +169,7 @@ public final class Predictor implements AutoCloseable {
     public List<Prediction> predictImages(List<RgbImage> images) throws ModelException {
         lifecycle.readLock().lock();
         try {
-            if (closed) {
-                throw new IllegalStateException("this Predictor (" + engine.describe() + ") is closed");
-            }
+            requireOpen();
             List<Prediction> out = new ArrayList<>(images.size());
             Scratch s = borrow();
             try {
@@ -193,6 +190,32 @@ public final class Predictor implements AutoCloseable {
             return out;
         } finally {
             lifecycle.readLock().unlock();
+        }
+    }
+
+    /**
+     * Predicts {@code n} images already preprocessed into {@code batch}: image {@code i} at
+     * {@code i * spec().floatsPerImage()}, in the spec's layout, position and limit ignored. A direct native-order
+     * buffer ({@code Backbone.newBatchBuffer(spec, n)}) reaches ORT without a copy. For callers with their own
+     * preprocessing, and for timing the model alone ({@code bench.jar predict}).
+     */
+    public List<Prediction> predictPreprocessed(FloatBuffer batch, int n) throws ModelException {
+        lifecycle.readLock().lock();
+        try {
+            requireOpen();
+            List<Prediction> out = new ArrayList<>(n);
+            for (float[] p : engine.probabilities(batch, n)) {
+                out.add(Prediction.of(classes, p, topK));
+            }
+            return out;
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    private void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("this Predictor (" + engine.describe() + ") is closed");
         }
     }
 
@@ -251,8 +274,7 @@ public final class Predictor implements AutoCloseable {
         }
 
         private FloatBuffer allocate(int images) {
-            return ByteBuffer.allocateDirect(images * floatsPerImage * Float.BYTES).order(ByteOrder.nativeOrder())
-                    .asFloatBuffer();
+            return Backbone.newBatchBuffer(preprocessor.spec(), images);
         }
     }
 

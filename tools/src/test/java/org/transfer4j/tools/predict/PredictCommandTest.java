@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -27,6 +28,7 @@ import org.transfer4j.head.HeadFiles;
 import org.transfer4j.head.HeadInfo;
 import org.transfer4j.head.HeadWeights;
 import org.transfer4j.head.TrainingConfig;
+import org.transfer4j.head.inference.Composer;
 import org.transfer4j.testing.TinyModels;
 import org.transfer4j.tools.Cli;
 import org.transfer4j.tools.PredictCommand;
@@ -41,6 +43,7 @@ class PredictCommandTest {
     static Path backbone;
     static Path head;
     static Path images;
+    static Path composed;
 
     @BeforeAll
     static void setUp() throws Exception {
@@ -55,6 +58,7 @@ class PredictCommandTest {
                 new float[] {-4, 4, 0, 0, 8, -8}, new float[] {0, 0}, spec);
         head = dir.resolve("head");
         HeadFiles.write(head, w, new HeadInfo(TrainingConfig.defaults(), 1, 1, null));
+        composed = Composer.compose(backbone, w, Map.of(), dir.resolve("model.onnx")).model();
         images = dir.resolve("images");
         write(images.resolve("red/r1.png"), Color.RED, 20, 30);
         write(images.resolve("red/r2.jpg"), new Color(230, 20, 30), 40, 24);
@@ -78,7 +82,12 @@ class PredictCommandTest {
         }
     }
 
-    static synchronized Run run(String... args) {
+    static Run run(String... args) {
+        return runWith(new PredictCommand(), args);
+    }
+
+    /** Runs any picocli command through {@link Cli#run}, capturing stdout and stderr. */
+    static synchronized Run runWith(Object command, String... args) {
         PrintStream oldOut = System.out;
         PrintStream oldErr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -86,7 +95,7 @@ class PredictCommandTest {
         try {
             System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
             System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Cli.run(new PredictCommand(), args);
+            int code = Cli.run(command, args);
             return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
         } finally {
             System.setOut(oldOut);
@@ -128,6 +137,24 @@ class PredictCommandTest {
         assertTrue(p > 0.5 && p <= 1, lines.get(1));
         assertEquals(2, ok.getAsJsonArray("top").size());
         assertEquals("red", ok.getAsJsonArray("top").get(0).getAsJsonObject().get("label").getAsString());
+    }
+
+    @Test
+    void composedModelAnswersLikeBackbonePlusHead() {
+        Run twoPart = run("--backbone", backbone.toString(), "--head", head.toString(), "--device", "cpu", "--json",
+                images.toString());
+        Run one = run("--model", composed.toString(), "--device", "cpu", "--json", images.toString());
+        assertEquals(0, one.code(), one.err());
+        List<String> a = twoPart.outLines();
+        List<String> b = one.outLines();
+        assertEquals(3, b.size(), one.out());
+        for (int i = 0; i < 3; i++) {
+            JsonObject x = JsonParser.parseString(a.get(i)).getAsJsonObject();
+            JsonObject y = JsonParser.parseString(b.get(i)).getAsJsonObject();
+            assertEquals(x.get("path"), y.get("path"));
+            assertEquals(x.get("label"), y.get("label"));
+            assertEquals(x.get("probability").getAsDouble(), y.get("probability").getAsDouble(), 1e-5);
+        }
     }
 
     @Test
