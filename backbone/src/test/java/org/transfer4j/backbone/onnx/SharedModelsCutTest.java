@@ -1,11 +1,15 @@
 package org.transfer4j.backbone.onnx;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.transfer4j.backbone.image.ImageDecoder;
+import org.transfer4j.backbone.preprocess.Preprocessor;
 import org.transfer4j.testing.SharedData;
 
 /** Cutting real zoo models from ../shared (skipped when it is absent). */
@@ -38,6 +42,36 @@ class SharedModelsCutTest {
         }
         // Same graph up to the pooled tensor and the same kernels on the same machine: identical in practice.
         assertTrue(maxDiff <= 1e-6, "max abs difference " + maxDiff);
+    }
+
+    @Test
+    void mobileNetInt8CutMatchesOnRealPhotosPreprocessedWithItsSpec() throws Exception {
+        Path full = SharedData.require("models/mobilenetv2-12-int8/mobilenetv2-12-int8.onnx");
+        Path reference = SharedData.require("models/mobilenetv2-12-int8/mobilenetv2-12-int8-features.onnx");
+        Path ants = SharedData.require("data/hymenoptera/val/ants");
+        Path bees = SharedData.require("data/hymenoptera/val/bees");
+        Path notop = dir.resolve("mobilenet-notop.onnx");
+        GraphSurgery.CutResult r = GraphSurgery.cutToNoTop(full, notop, null);
+        Preprocessor pre = new Preprocessor(r.spec());
+        ImageDecoder decoder = ImageDecoder.builder().build();
+        FloatBuffer batch = FloatBuffer.allocate(2 * r.spec().floatsPerImage());
+        pre.write(decoder.decode(firstJpeg(ants)), batch, 0);
+        pre.write(decoder.decode(firstJpeg(bees)), batch, 1);
+        float[] x = batch.array();
+
+        long[] shape = {2, 3, 224, 224};
+        float[][] expected = OnnxTestModels.run(reference, "input", x, shape, "features").get("features");
+        float[][] actual = OnnxTestModels.run(notop, "input", x, shape, "features").get("features");
+
+        for (int i = 0; i < 2; i++) {
+            assertArrayEquals(expected[i], actual[i], 1e-6f, "image " + i);
+        }
+    }
+
+    private static Path firstJpeg(Path folder) throws java.io.IOException {
+        try (var files = java.nio.file.Files.list(folder)) {
+            return files.filter(f -> f.toString().endsWith(".jpg")).sorted().findFirst().orElseThrow();
+        }
     }
 
     @Test
