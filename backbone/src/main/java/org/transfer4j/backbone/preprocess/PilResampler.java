@@ -29,30 +29,46 @@ final class PilResampler {
     int[] out = new int[0];
     private int[] temp = new int[0];
     private int[] xintab = new int[0];
-    private final ResampleCoefficients[] hCache = newCache();
-    private final ResampleCoefficients[] vCache = newCache();
-    private int hNext;
-    private int vNext;
+    private final CoefficientCache horizontal = new CoefficientCache();
+    private final CoefficientCache vertical = new CoefficientCache();
     private int grows;
 
-    private static ResampleCoefficients[] newCache() {
-        ResampleCoefficients[] c = new ResampleCoefficients[CACHE_SLOTS];
-        for (int i = 0; i < c.length; i++) {
-            c[i] = new ResampleCoefficients();
+    /** A few coefficient slots for one axis, reused round robin: datasets mix a handful of image sizes. */
+    private static final class CoefficientCache {
+        private final ResampleCoefficients[] slots = new ResampleCoefficients[CACHE_SLOTS];
+        private int next;
+
+        CoefficientCache() {
+            for (int i = 0; i < slots.length; i++) {
+                slots[i] = new ResampleCoefficients();
+            }
         }
-        return c;
+
+        ResampleCoefficients get(int inSize, float in0, float in1, int outSize, Interpolation f, int first,
+                int count) {
+            for (ResampleCoefficients c : slots) {
+                if (c.matches(inSize, in0, in1, outSize, f, first, count)) {
+                    return c;
+                }
+            }
+            ResampleCoefficients c = slots[next];
+            next = (next + 1) % slots.length;
+            c.compute(inSize, in0, in1, outSize, f, first, count);
+            return c;
+        }
+
+        int grows() {
+            int g = 0;
+            for (ResampleCoefficients c : slots) {
+                g += c.grows;
+            }
+            return g;
+        }
     }
 
     /** How many times any scratch array grew since construction (steady state: no growth). */
     int scratchGrows() {
-        int g = grows;
-        for (ResampleCoefficients c : hCache) {
-            g += c.grows;
-        }
-        for (ResampleCoefficients c : vCache) {
-            g += c.grows;
-        }
-        return g;
+        return grows + horizontal.grows() + vertical.grows();
     }
 
     /**
@@ -70,7 +86,7 @@ final class PilResampler {
         }
         // _resize: "If box's coordinates are int and box size matches requested size" -> ImagingCrop.
         if (b0 - (int) b0 == 0 && b2 - b0 == outW && b1 - (int) b1 == 0 && b3 - b1 == outH) {
-            copy(img, rx + (int) b0 + cropX, ry + (int) b1 + cropY, cropW, cropH);
+            copy(img, rx + (int) b0 + cropX, ry + (int) b1 + cropY, cropW, cropH, out);
         } else if (filter == Interpolation.NEAREST) {
             nearest(img, rx, ry, rw, rh, b0, b1, b2, b3, outW, outH, cropX, cropY, cropW, cropH);
         } else {
@@ -78,14 +94,15 @@ final class PilResampler {
         }
     }
 
-    private void copy(RgbImage img, int sx, int sy, int w, int h) {
+    /** Copies the {@code w x h} source pixels at (sx, sy) into {@code dst} as 0..255 ints. */
+    private static void copy(RgbImage img, int sx, int sy, int w, int h, int[] dst) {
         byte[] rgb = img.rgb();
         int stride = img.width() * 3;
         int o = 0;
         for (int y = 0; y < h; y++) {
             int p = (sy + y) * stride + sx * 3;
             for (int i = 0; i < w * 3; i++) {
-                out[o++] = rgb[p + i] & 0xFF;
+                dst[o++] = rgb[p + i] & 0xFF;
             }
         }
     }
@@ -136,32 +153,6 @@ final class PilResampler {
         }
     }
 
-    private ResampleCoefficients horizontal(int inSize, float in0, float in1, int outSize, Interpolation f,
-            int first, int count) {
-        for (ResampleCoefficients c : hCache) {
-            if (c.matches(inSize, in0, in1, outSize, f, first, count)) {
-                return c;
-            }
-        }
-        ResampleCoefficients c = hCache[hNext];
-        hNext = (hNext + 1) % CACHE_SLOTS;
-        c.compute(inSize, in0, in1, outSize, f, first, count);
-        return c;
-    }
-
-    private ResampleCoefficients vertical(int inSize, float in0, float in1, int outSize, Interpolation f,
-            int first, int count) {
-        for (ResampleCoefficients c : vCache) {
-            if (c.matches(inSize, in0, in1, outSize, f, first, count)) {
-                return c;
-            }
-        }
-        ResampleCoefficients c = vCache[vNext];
-        vNext = (vNext + 1) % CACHE_SLOTS;
-        c.compute(inSize, in0, in1, outSize, f, first, count);
-        return c;
-    }
-
     private static int clip8(int in) {
         int v = in >> ResampleCoefficients.PRECISION_BITS;
         return v < 0 ? 0 : (v > 255 ? 255 : v);
@@ -177,15 +168,15 @@ final class PilResampler {
         if (!needVertical) {
             // Rows map one to one (box [0, rh) onto rh rows): output row y is source row y, filtered or copied.
             if (needHorizontal) {
-                ResampleCoefficients h = horizontal(rw, b0, b2, outW, filter, cropX, cropW);
+                ResampleCoefficients h = horizontal.get(rw, b0, b2, outW, filter, cropX, cropW);
                 horizontalPass(img, rx, ry + cropY, cropH, h, cropW, out);
             } else {
-                copy(img, rx + cropX, ry + cropY, cropW, cropH);
+                copy(img, rx + cropX, ry + cropY, cropW, cropH, out);
             }
             return;
         }
 
-        ResampleCoefficients v = vertical(rh, b1, b3, outH, filter, cropY, cropH);
+        ResampleCoefficients v = vertical.get(rh, b1, b3, outH, filter, cropY, cropH);
         // Source rows the vertical pass reads; bounds are monotonic but take min/max to rely on nothing.
         int first = Integer.MAX_VALUE;
         int last = 0;
@@ -200,19 +191,11 @@ final class PilResampler {
             grows++;
         }
         if (needHorizontal) {
-            ResampleCoefficients h = horizontal(rw, b0, b2, outW, filter, cropX, cropW);
+            ResampleCoefficients h = horizontal.get(rw, b0, b2, outW, filter, cropX, cropW);
             horizontalPass(img, rx, ry + first, rows, h, cropW, temp);
         } else {
             // No horizontal pass: the vertical pass reads the source itself; copy the columns it needs.
-            byte[] rgb = img.rgb();
-            int stride = img.width() * 3;
-            int o = 0;
-            for (int y = 0; y < rows; y++) {
-                int p = (ry + first + y) * stride + (rx + cropX) * 3;
-                for (int i = 0; i < cropW * 3; i++) {
-                    temp[o++] = rgb[p + i] & 0xFF;
-                }
-            }
+            copy(img, rx + cropX, ry + first, cropW, rows, temp);
         }
         verticalPass(v, first, cropW, cropH);
     }
