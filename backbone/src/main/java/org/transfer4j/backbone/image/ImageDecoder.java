@@ -179,6 +179,7 @@ public final class ImageDecoder {
                 checkSize(file, "PNG", png.width, png.height);
                 try {
                     PngHeader.checkChunks(bytes);
+                    png.checkDataVolume(bytes);
                 } catch (IllegalArgumentException e) {
                     throw corrupt(file, "broken PNG: " + e.getMessage(), e);
                 }
@@ -234,6 +235,15 @@ public final class ImageDecoder {
             throw corrupt(file, "broken JPEG header: " + e.getMessage(), e);
         }
         checkSize(file, "JPEG", hdr.width, hdr.height);
+        // Every 8x8 block of a full-resolution component needs at least one bit (its DC code), so a file smaller
+        // than blocks/8 bytes cannot hold the image it declares: the size field is corrupt or most of the data is
+        // missing. Refusing here also spares libjpeg from "decoding" megapixels of nothing (seconds of work).
+        long blocks = ((hdr.width + 7L) / 8) * ((hdr.height + 7L) / 8);
+        if (bytes.length * 8L < blocks) {
+            throw corrupt(file, String.format(Locale.ROOT, "the JPEG header declares %dx%d pixels, which needs at "
+                    + "least %,d bytes of image data, but the file has %,d bytes (truncated, or a corrupt size "
+                    + "field)", hdr.width, hdr.height, (blocks + 7) / 8, bytes.length), null);
+        }
         if (hdr.lossless() || hdr.arithmetic()) {
             // PIL (libjpeg-turbo) refuses lossless JPEG; neither ImageIO path handles arithmetic coding reliably.
             throw new ImageDecodeException(file, Reason.UNSUPPORTED_FORMAT, String.format(Locale.ROOT,

@@ -76,6 +76,39 @@ final class PngHeader {
         }
     }
 
+    /**
+     * Deflate cannot expand more than 1032:1, so IDAT data smaller than the filtered rows / 1032 cannot hold the
+     * image IHDR declares: it is truncated or the size is corrupt. Checked before ImageIO allocates the image.
+     */
+    void checkDataVolume(byte[] b) {
+        int channels = switch (colorType) {
+            case 2 -> 3;
+            case 4 -> 2;
+            case 6 -> 4;
+            default -> 1;
+        };
+        long rowBytes = ((long) width * channels * Math.max(1, bitDepth) + 7) / 8;
+        long raw = (long) height * (rowBytes + 1);
+        long idat = 0;
+        int pos = 8;
+        while (pos + 12 <= b.length) {
+            long len = u32(b, pos);
+            if (b[pos + 4] == 'I' && b[pos + 5] == 'D' && b[pos + 6] == 'A' && b[pos + 7] == 'T') {
+                idat += len;
+            }
+            if (len > b.length) {
+                break;
+            }
+            pos += 12 + (int) len;
+        }
+        if (idat * 1032 < raw) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                    "IHDR declares %dx%d pixels (%,d bytes once inflated) but the image data holds only %,d "
+                            + "compressed bytes, less than deflate's 1:1032 limit allows (truncated, or a corrupt "
+                            + "size field)", width, height, raw, idat));
+        }
+    }
+
     private static String printable(String s) {
         StringBuilder sb = new StringBuilder();
         for (char c : s.toCharArray()) {
