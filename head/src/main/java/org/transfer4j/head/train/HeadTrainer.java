@@ -109,10 +109,18 @@ public final class HeadTrainer {
         }
     }
 
-    /** The outcome of {@link #train}. */
+    /**
+     * The outcome of {@link #train}.
+     *
+     * @param weights    the best epoch's weights
+     * @param validation predictions of the best weights on the validation rows, or null without validation
+     * @param training   predictions of the best weights on the training images (view 0)
+     * @param trainRows  the rows trained on (every view of the training images)
+     * @param resumed    true when the run continued from a checkpoint
+     */
     public record Result(HeadWeights weights, int epochsRun, int bestEpoch, List<EpochStats> history,
-                         Predictions validation, Predictions training, String trainSha256, String valSha256,
-                         boolean resumed) {
+                         Predictions validation, Predictions training, int[] trainRows, String trainSha256,
+                         String valSha256, boolean resumed) {
     }
 
     /**
@@ -254,7 +262,7 @@ public final class HeadTrainer {
             Predictions trainPred = evaluate(net, train, trainPlain, train.classes());
             HeadWeights weights = toWeights(best, d, h, train.classes(), train.spec());
             return new Result(weights, history.size(), bestEpoch, List.copyOf(history), valPred, trainPred,
-                    trainSha, valSha, resumed);
+                    trainRows, trainSha, valSha, resumed);
         }
     }
 
