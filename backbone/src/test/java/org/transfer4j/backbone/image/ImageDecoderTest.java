@@ -385,6 +385,35 @@ class ImageDecoderTest {
     }
 
     @Test
+    void gifFrameSmallerThanTheScreenIsPlacedOnPilsCanvas() throws Exception {
+        BufferedImage src = photoLike(8, 6, 12);
+        BufferedImage pal = new BufferedImage(8, 6, BufferedImage.TYPE_BYTE_INDEXED);
+        pal.getGraphics().drawImage(src, 0, 0, null);
+        byte[] gif = encode(pal, "gif");
+        // Grow the logical screen to 12x10 and move the frame to (3,2).
+        gif[6] = 12;
+        gif[8] = 10;
+        int desc = indexOf(gif, new byte[] {0x2C, 0, 0, 0, 0, 8, 0, 6, 0});
+        assertTrue(desc > 0);
+        gif[desc + 1] = 3;
+        gif[desc + 3] = 2;
+        RgbImage dec = DECODER.decode(gif, "offset.gif");
+        assertEquals(12, dec.width());
+        assertEquals(10, dec.height());
+        IndexColorModel icm = (IndexColorModel) pal.getColorModel();
+        // Outside the frame: palette entry 0 (no transparency), as PIL fills frame 0's canvas.
+        assertEquals(icm.getRed(0), dec.get(0, 0, 0));
+        assertEquals(icm.getBlue(0), dec.get(11, 9, 2));
+        for (int y = 0; y < 6; y++) {
+            for (int x = 0; x < 8; x++) {
+                int p = pal.getRGB(x, y);
+                assertEquals((p >> 16) & 0xFF, dec.get(x + 3, y + 2, 0), "frame pixel " + x + "," + y);
+                assertEquals(p & 0xFF, dec.get(x + 3, y + 2, 2), "frame pixel " + x + "," + y);
+            }
+        }
+    }
+
+    @Test
     void pixelLimitIsConfigurable() throws Exception {
         byte[] png = encode(photoLike(100, 100, 9), "png");
         ImageDecoder small = ImageDecoder.builder().optMaxPixels(9_999).build();
