@@ -355,7 +355,9 @@ public final class GraphSurgery {
                 String out = p.getOutput(0);
                 String whyNot = notGlobal(p, g, shapes.get(p.getInput(0)).shape(), nhwc);
                 if (whyNot == null && !feedsClassifier(out, consumers, 0)) {
-                    whyNot = "does not feed a classifier (Gemm, MatMul, QLinearMatMul or 1x1 Conv)";
+                    whyNot = "does not feed a classifier (Gemm, MatMul, QLinearMatMul or 1x1 Conv)"
+                            + (leadsToOutput(out, consumers, g) ? "; its result is already a graph output, so "
+                            + "this model looks like a no-top backbone already: use it as it is" : "");
                 }
                 if (whyNot == null) {
                     return new Found(out, shapes.get(out));
@@ -419,6 +421,24 @@ public final class GraphSurgery {
                     && feedsClassifier(c.getOutput(0), consumers, depth + 1)) {
                 return true;
             }
+        }
+        return false;
+    }
+
+    /** True when the tensor, possibly through pass-through ops, is a graph output. */
+    private static boolean leadsToOutput(String tensor, Map<String, List<NodeProto>> consumers, GraphProto g) {
+        for (int depth = 0; depth < 6; depth++) {
+            String t = tensor;
+            if (g.getOutputList().stream().anyMatch(o -> o.getName().equals(t))) {
+                return true;
+            }
+            NodeProto next = consumers.getOrDefault(t, List.of()).stream()
+                    .filter(c -> PASS_THROUGH.contains(c.getOpType()) && c.getOutputCount() > 0).findFirst()
+                    .orElse(null);
+            if (next == null) {
+                return false;
+            }
+            tensor = next.getOutput(0);
         }
         return false;
     }

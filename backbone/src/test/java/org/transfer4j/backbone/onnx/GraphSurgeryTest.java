@@ -106,6 +106,16 @@ class GraphSurgeryTest {
     }
 
     @Test
+    void cuttingANoTopModelSaysItIsAlreadyOne() throws Exception {
+        Path notop = OnnxTestModels.write(Ending.BACKBONE_RANK2, 4, dir.resolve("notop.onnx"));
+
+        ModelException e = assertThrows(ModelException.class,
+                () -> GraphSurgery.cutToNoTop(notop, dir.resolve("again.onnx"), null));
+
+        assertTrue(e.getMessage().contains("no-top backbone already"), e.getMessage());
+    }
+
+    @Test
     void atCutsAtTheNamedTensor() throws Exception {
         Path full = OnnxTestModels.write(Ending.NO_POOLING, 5, dir.resolve("flat.onnx"));
         ModelProto m = OnnxModels.load(full);
