@@ -4,6 +4,7 @@ import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import java.lang.management.ManagementFactory;
 import java.nio.FloatBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -13,9 +14,14 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 import org.transfer4j.backbone.extract.Backbone;
 import org.transfer4j.backbone.extract.BackboneOptions;
 import org.transfer4j.backbone.extract.Device;
+import org.transfer4j.backbone.extract.FeatureExtractor;
+import org.transfer4j.backbone.extract.FeatureSink;
+import org.transfer4j.backbone.extract.ImageTask;
+import org.transfer4j.backbone.image.ImageDecodeException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -46,8 +52,17 @@ public final class BackboneBench implements Callable<Integer> {
     String device;
 
     @Option(names = "--spinning", defaultValue = "true", arity = "1",
-            description = "Let idle ORT threads spin (default: ${DEFAULT-VALUE}; nothing else runs here).")
+            description = "Let idle ORT threads spin (default: ${DEFAULT-VALUE} for inference alone; always off "
+                    + "with --images, where decode threads share the cores).")
     boolean spinning;
+
+    @Option(names = "--images", paramLabel = "DIR",
+            description = "Benchmark the whole pipeline (decode, preprocess, inference) on the images under DIR "
+                    + "instead of inference alone; cycles through them for --seconds.")
+    Path images;
+
+    @Option(names = "--decode-threads", description = "With --images: decode threads (default: half the cores).")
+    Integer decodeThreads;
 
     @Option(names = "--config", paramLabel = "KEY=VALUE",
             description = "Extra ORT session config entry, repeatable (e.g. session.set_denormal_as_zero=1).")
@@ -65,7 +80,7 @@ public final class BackboneBench implements Callable<Integer> {
             throw new IllegalArgumentException("--warmup is " + warmup + "; allowed: >= 0");
         }
         BackboneOptions.Builder ob = BackboneOptions.builder().optDevice(Device.parse(device))
-                .optAllowSpinning(spinning);
+                .optAllowSpinning(spinning && images == null);
         if (threads != null) {
             ob.optIntraOpThreads(threads);
         }
@@ -74,6 +89,9 @@ public final class BackboneBench implements Callable<Integer> {
         long t0 = System.nanoTime();
         try (Backbone b = Backbone.load(model, opts)) {
             double loadS = (System.nanoTime() - t0) / 1e9;
+            if (images != null) {
+                return pipeline(b, loadS);
+            }
             FloatBuffer buf = b.newBatchBuffer(batch);
             // Plausible normalised pixel values; speed does not depend on them, but denormals or NaNs would.
             SplittableRandom r = new SplittableRandom(42);
@@ -124,6 +142,74 @@ public final class BackboneBench implements Callable<Integer> {
         }
         return 0;
     }
+
+    /** Decode + preprocess + inference through FeatureExtractor, in passes over the images until time is up. */
+    private int pipeline(Backbone b, double loadS) throws Exception {
+        List<ImageTask> tasks = new ArrayList<>();
+        try (Stream<Path> files = Files.walk(images)) {
+            files.filter(Files::isRegularFile).filter(p -> IMAGE.matcher(p.getFileName().toString()).matches())
+                    .sorted().forEach(p -> tasks.add(ImageTask.plain(tasks.size(), p)));
+        }
+        if (tasks.isEmpty()) {
+            throw new IllegalArgumentException("--images " + images + " holds no .jpg/.jpeg/.png/.gif/.bmp/.webp files");
+        }
+        FeatureExtractor.Builder fb = FeatureExtractor.builder(b).optBatchSize(batch);
+        if (decodeThreads != null) {
+            fb.optDecodeThreads(decodeThreads);
+        }
+        long[] failed = new long[1];
+        FeatureSink sink = new FeatureSink() {
+            @Override
+            public void accept(ImageTask task, float[] features) {
+                // discarded: only the rate matters
+            }
+
+            @Override
+            public void failed(ImageTask task, ImageDecodeException error) {
+                failed[0]++;
+            }
+        };
+        try (FeatureExtractor fx = fb.build()) {
+            fx.run(tasks.subList(0, Math.min(tasks.size(), warmup * batch)), sink);
+            failed[0] = 0;
+            List<Double> rates = new ArrayList<>();
+            long images = 0;
+            double wall = 0;
+            double infer = 0;
+            double wait = 0;
+            long deadline = System.nanoTime() + (long) (seconds * 1e9);
+            while (System.nanoTime() < deadline || rates.isEmpty()) {
+                FeatureExtractor.RunStats s = fx.run(tasks, sink);
+                rates.add(s.imagesPerSecond());
+                images += s.images();
+                wall += s.wallSeconds();
+                infer += s.inferenceSeconds();
+                wait += s.waitSeconds();
+            }
+            Collections.sort(rates);
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("bench", "pipeline");
+            out.put("model", model.getFileName().toString());
+            out.put("images_per_s", round(images / wall));
+            out.put("passes", rates.size());
+            out.put("images", images);
+            out.put("failed", failed[0]);
+            out.put("batch", batch);
+            out.put("threads", b.intraOpThreads());
+            out.put("decode_threads", fx.decodeThreads());
+            out.put("inference_share", round(infer / wall));
+            out.put("decode_wait_share", round(wait / wall));
+            out.put("seconds", round(wall));
+            out.put("load_s", round(loadS));
+            out.put("ort", Backbone.ortVersion());
+            out.put("cpus", Runtime.getRuntime().availableProcessors());
+            System.out.println(new GsonBuilder().disableHtmlEscaping().create().toJson(out));
+        }
+        return 0;
+    }
+
+    private static final java.util.regex.Pattern IMAGE =
+            java.util.regex.Pattern.compile("(?i).*\\.(jpe?g|png|gif|bmp|webp)$");
 
     private static double median(List<Double> sorted) {
         int n = sorted.size();
