@@ -11,7 +11,7 @@ import org.transfer4j.backbone.image.ImageDecodeException;
 import org.transfer4j.backbone.image.RgbImage;
 import org.transfer4j.head.inference.Prediction;
 import org.transfer4j.head.inference.Predictor;
-import org.transfer4j.tools.predict.Evaluation;
+import org.transfer4j.tools.predict.FolderEvaluation;
 import org.transfer4j.tools.predict.ImageFiles;
 import org.transfer4j.tools.predict.PredictionOutput;
 import picocli.CommandLine.ArgGroup;
@@ -173,7 +173,7 @@ public final class PredictCommand implements Callable<Integer> {
 
     private int evaluate(Predictor predictor, PrintWriter out, PrintWriter err) throws Transfer4jException {
         Dataset data = Dataset.fromFolder(evaluate);
-        Evaluation eval = Evaluation.run(predictor, data, (file, e) -> {
+        FolderEvaluation eval = FolderEvaluation.run(predictor, data, (file, e) -> {
             if (!json) {
                 err.println("error: " + e.getMessage());
             }
