@@ -241,6 +241,39 @@ class ImageDecoderTest {
     }
 
     @Test
+    void fourComponentJpegWithoutAdobeMarkerIsInvertedCmykLikePil() throws Exception {
+        // libjpeg calls a 4-component JPEG without APP14 CMYK; PIL reads it as "CMYK;I" (Adobe's inverted storage)
+        // and converts with cmyk2rgb: R = (255 - C) * (255 - K) / 255 with C = 255 - stored.
+        int[] stored = {200, 100, 50, 230};
+        WritableRaster r = java.awt.image.Raster.createInterleavedRaster(DataBuffer.TYPE_BYTE, 16, 16, 4, null);
+        for (int y = 0; y < 16; y++) {
+            for (int x = 0; x < 16; x++) {
+                r.setPixel(x, y, stored);
+            }
+        }
+        ImageWriter writer = ImageIO.getImageWritersByFormatName("jpeg").next();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (ImageOutputStream ios = ImageIO.createImageOutputStream(out)) {
+            writer.setOutput(ios);
+            ImageWriteParam p = writer.getDefaultWriteParam();
+            p.setCompressionMode(ImageWriteParam.MODE_EXPLICIT);
+            p.setCompressionQuality(1f);
+            writer.write(null, new IIOImage(r, null, null), p);
+        } finally {
+            writer.dispose();
+        }
+        byte[] jpg = out.toByteArray();
+        assertEquals(-1, indexOf(jpg, new byte[] {(byte) 0xFF, (byte) 0xEE}), "no Adobe marker expected");
+        RgbImage dec = DECODER.decode(jpg, "cmyk.jpg");
+        int k = 255 - stored[3];
+        for (int c = 0; c < 3; c++) {
+            int ink = 255 - stored[c];
+            double expected = (255.0 - ink) * (255.0 - k) / 255.0;
+            assertEquals(expected, dec.get(8, 8, c), 1.5, "channel " + c); // flat colour: JPEG keeps it within 1
+        }
+    }
+
+    @Test
     void rgbaDropsAlphaWithoutCompositing() throws Exception {
         BufferedImage img = new BufferedImage(2, 1, BufferedImage.TYPE_4BYTE_ABGR);
         img.getRaster().setPixel(0, 0, new int[] {10, 20, 30, 0});
