@@ -36,7 +36,11 @@ public enum OnnxOps implements ONNXOperator {
     /** (x - zero_point) * scale for uint8/int8 tensors; inputs x, x_scale and optional x_zero_point. */
     DEQUANTIZE_LINEAR("DequantizeLinear", 2, 1, 1, attr("axis", AttributeType.INT)),
     /** Element-wise sum of two tensors with broadcasting. */
-    ADD("Add", 2, 0, 1);
+    ADD("Add", 2, 0, 1),
+    /** Permutes axes, e.g. NHWC to NCHW with perm [0,3,1,2]. */
+    TRANSPOSE("Transpose", 1, 0, 1, attr("perm", AttributeType.INTS)),
+    /** Matrix product with numpy broadcasting (Keras Dense exports as MatMul + Add). */
+    MAT_MUL("MatMul", 2, 0, 1);
 
     /** The ai.onnx opset these definitions follow. */
     public static final int OPSET = 13;

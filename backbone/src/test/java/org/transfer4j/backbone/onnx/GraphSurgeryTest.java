@@ -106,6 +106,28 @@ class GraphSurgeryTest {
     }
 
     @Test
+    void kerasStyleReduceMeanOverNhwcIsFoundAndTheSidecarIsNhwc() throws Exception {
+        Path full = OnnxTestModels.write(Ending.KERAS_NHWC, 11, dir.resolve("keras.onnx"));
+        Path notop = dir.resolve("keras-notop.onnx");
+
+        GraphSurgery.CutResult r = GraphSurgery.cutToNoTop(full, notop, null);
+
+        assertEquals("ReduceMean", r.poolOp());
+        assertEquals(OnnxTestModels.CHANNELS, r.featureDim());
+        assertEquals(Layout.NHWC, r.spec().layout());
+        assertEquals(8, r.spec().height());
+        long[] shape = {3, OnnxTestModels.SIDE, OnnxTestModels.SIDE, 3};
+        float[] x = OnnxTestModels.randomInput(3, FLOATS, 13);
+        float[][] expected = OnnxTestModels.run(full, OnnxTestModels.INPUT, x, shape, "pooled_check")
+                .get("pooled_check");
+        float[][] actual = OnnxTestModels.run(notop, OnnxTestModels.INPUT, x, shape, "features").get("features");
+        for (int i = 0; i < 3; i++) {
+            assertArrayEquals(expected[i], actual[i], 0f);
+        }
+        assertEquals(0, Inspect.of(notop).count("MatMul"));
+    }
+
+    @Test
     void cuttingANoTopModelSaysItIsAlreadyOne() throws Exception {
         Path notop = OnnxTestModels.write(Ending.BACKBONE_RANK2, 4, dir.resolve("notop.onnx"));
 

@@ -39,7 +39,12 @@ public final class OnnxTestModels {
         /** GAP only: output {@code pooled} [N,4,1,1], a no-top backbone whose features need flattening. */
         BACKBONE_RANK4,
         /** GAP and Flatten: output {@code features} [N,4]. */
-        BACKBONE_RANK2
+        BACKBONE_RANK2,
+        /**
+         * Keras/tf2onnx style: NHWC input [N,8,8,3], conv between Transposes, ReduceMean over axes 1,2 (keepdims 0),
+         * MatMul + Add, Softmax; also exposes {@code pooled_check} = the ReduceMean output [N,4].
+         */
+        KERAS_NHWC
     }
 
     private OnnxTestModels() {
@@ -49,6 +54,9 @@ public final class OnnxTestModels {
         Random rng = new Random(seed);
         ONNXContext ctx = new ONNXContext();
         ONNXRef<?> x = ctx.floatInput(INPUT, 3);
+        if (ending == Ending.KERAS_NHWC) {
+            return keras(ctx, x, rng);
+        }
         var w = ctx.floatTensor("w", List.of(CHANNELS, 3, 3, 3), fb -> fill(fb, rng, 0.5));
         var b = ctx.floatTensor("b", List.of(CHANNELS), fb -> fill(fb, rng, 0.1));
         x = ctx.operation(OnnxOps.CONV, List.of(x, w, b), "conv", Map.of("kernel_shape", new int[] {3, 3},
@@ -90,6 +98,33 @@ public final class OnnxTestModels {
                         OnnxModels.dim(3), OnnxModels.dim(SIDE), OnnxModels.dim(SIDE))))
                 .clearOutput().addAllOutput(outputs).build();
         return ModelProto.newBuilder().setIrVersion(8).setProducerName("transfer4j-test")
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OnnxOps.OPSET))
+                .setGraph(g).build();
+    }
+
+    private static ModelProto keras(ONNXContext ctx, ONNXRef<?> input, Random rng) {
+        var w = ctx.floatTensor("w", List.of(CHANNELS, 3, 3, 3), fb -> fill(fb, rng, 0.5));
+        var b = ctx.floatTensor("b", List.of(CHANNELS), fb -> fill(fb, rng, 0.1));
+        ONNXRef<?> nchw = input.apply(OnnxOps.TRANSPOSE, Map.of("perm", new int[] {0, 3, 1, 2}));
+        ONNXRef<?> y = ctx.operation(OnnxOps.CONV, List.of(nchw, w, b), "conv", Map.of("kernel_shape",
+                new int[] {3, 3}, "pads", new int[] {1, 1, 1, 1})).apply(OnnxOps.RELU);
+        ONNXRef<?> nhwc = y.apply(OnnxOps.TRANSPOSE, Map.of("perm", new int[] {0, 2, 3, 1}));
+        ONNXRef<?> pooled = nhwc.apply(ONNXOperators.REDUCE_MEAN, Map.of("axes", new int[] {1, 2}, "keepdims", 0));
+        ctx.assignTo(pooled, ctx.floatOutput("pooled_check", CHANNELS));
+        var fw = ctx.floatTensor("dense_w", List.of(CHANNELS, CLASSES), fb -> fill(fb, rng, 0.5));
+        var fbias = ctx.floatTensor("dense_b", List.of(CLASSES), fb -> fill(fb, rng, 0.1));
+        ONNXRef<?> logits = ctx.operation(ONNXOperators.ADD, List.of(ctx.operation(OnnxOps.MAT_MUL, List.of(pooled, fw),
+                "matmul"), fbias), "logits");
+        ctx.assignTo(logits.apply(ONNXOperators.SOFTMAX, Map.of("axis", 1)), ctx.floatOutput("probs", CLASSES));
+        var batch = OnnxModels.dim("unk__1");
+        GraphProto g = ctx.buildGraph().toBuilder().clearInput()
+                .addInput(OnnxModels.tensorInfo(INPUT, TensorProto.DataType.FLOAT_VALUE, List.of(batch,
+                        OnnxModels.dim(SIDE), OnnxModels.dim(SIDE), OnnxModels.dim(3))))
+                .clearOutput()
+                .addOutput(OnnxModels.tensorInfo("probs", 1, List.of(batch, OnnxModels.dim(CLASSES))))
+                .addOutput(OnnxModels.tensorInfo("pooled_check", 1, List.of(batch, OnnxModels.dim(CHANNELS))))
+                .build();
+        return ModelProto.newBuilder().setIrVersion(8).setProducerName("tf2onnx-like test")
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OnnxOps.OPSET))
                 .setGraph(g).build();
     }
