@@ -112,7 +112,13 @@ echo "$stamp" > "$OUT/.backbone"
 # ---- 3. images ---------------------------------------------------------------------------------------------------
 if [[ -z "$IMAGES" ]]; then
     step "images: drawing the 4-class demo set (seed $SEED) -> $OUT/images"
-    demo_tool draw --out "$OUT/images" --seed "$SEED" --overwrite
+    if [[ -f "$OUT/images/.drawn" && "$(cat "$OUT/images/.drawn")" == "seed $SEED" ]]; then
+        echo "(already drawn with seed $SEED)"
+    else
+        rm -f "$OUT/images/.drawn"
+        demo_tool draw --out "$OUT/images" --seed "$SEED" --overwrite
+        echo "seed $SEED" > "$OUT/images/.drawn"
+    fi
     TRAIN="$OUT/images/train"
     HELDOUT="$OUT/images/heldout"
 else
@@ -164,11 +170,13 @@ done < <(find "$HELDOUT" -mindepth 1 -maxdepth 1 -type d | LC_ALL=C sort)
 [[ ${#SAMPLES[@]} -gt 0 ]] || die "no held-out images found in $HELDOUT"
 run_jar predict --model "$MODEL" --top 3 --json "${SAMPLES[@]}" > "$OUT/samples.jsonl"
 while IFS= read -r line; do
-    path="$(printf '%s' "$line" | sed -n 's/.*"path"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p')"
-    label="$(printf '%s' "$line" | sed -n 's/^.*"label"[[:space:]]*:[[:space:]]*"\([^"]*\)".*$/\1/p' | head -1)"
-    prob="$(printf '%s' "$line" | sed -n 's/.*"probability"[[:space:]]*:[[:space:]]*\([0-9.eE+-]*\).*/\1/p' | head -1)"
-    if [[ -n "$path" && -n "$label" ]]; then
-        printf '  %-40s -> %s (p=%s)\n' "$(basename "$(dirname "$path")")/$(basename "$path")" "$label" "$prob"
+    head="${line%%\"top\"*}"   # the best guess comes before the top-k list
+    path="$(printf '%s' "$head" | sed -n 's/.*"path"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p')"
+    label="$(printf '%s' "$head" | sed -n 's/.*"label"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p')"
+    prob="$(printf '%s' "$head" | sed -n 's/.*"probability"[[:space:]]*:[[:space:]]*\([0-9.eE+-]*\).*/\1/p')"
+    if [[ -n "$path" && -n "$label" && -n "$prob" ]]; then
+        LC_ALL=C printf '  %-44s -> %-20s p=%.3f\n' "$(basename "$(dirname "$path")")/$(basename "$path")" \
+            "$label" "$prob"
     else
         echo "  $line"
     fi
