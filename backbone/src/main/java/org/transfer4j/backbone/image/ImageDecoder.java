@@ -148,15 +148,17 @@ public final class ImageDecoder {
 
     /** Decodes a stream (read to its end, not closed). {@code name} is used in messages. */
     public RgbImage decode(InputStream in, String name) throws ImageDecodeException {
+        String file = name == null ? "<stream>" : name;
         byte[] bytes;
         try {
             bytes = in.readAllBytes();
         } catch (IOException e) {
-            throw new ImageDecodeException(name, Reason.UNREADABLE, "could not be read (" + e + ")", e);
+            throw new ImageDecodeException(file, Reason.UNREADABLE, "could not be read (" + e + ")", e);
         } catch (OutOfMemoryError e) {
-            throw new ImageDecodeException(name, Reason.TOO_LARGE, "the stream is too large to hold in memory");
+            // readAllBytes past 2 GB: not a heap problem of ours, a stream no image decoder here can hold
+            throw new ImageDecodeException(file, Reason.TOO_LARGE, "the stream is too large to hold in memory");
         }
-        return decode(bytes, name);
+        return decode(bytes, file);
     }
 
     /** Decodes encoded image bytes. {@code name} (e.g. the file name) is used in messages. */
@@ -204,7 +206,11 @@ public final class ImageDecoder {
         } catch (ImageDecodeException e) {
             throw e;
         } catch (IOException e) {
-            throw corrupt(file, "the decoder failed: " + e.getMessage(), e);
+            String why = e.getMessage();
+            if (e.getCause() != null && e.getCause() != e) {
+                why += " (" + e.getCause() + ")";
+            }
+            throw corrupt(file, "the decoder failed: " + why, e);
         } catch (RuntimeException e) {
             // Decoders throw unchecked exceptions on corrupt data (ArrayIndexOutOfBounds in LZW, NegativeArraySize,
             // IllegalArgumentException "Empty region!"...). They describe the data, not a bug here.
