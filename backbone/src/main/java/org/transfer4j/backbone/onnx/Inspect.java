@@ -95,7 +95,8 @@ public record Inspect(String file, long fileBytes, long irVersion, String produc
             counts.merge(n.getOpType(), 1, Integer::sum);
         }
         Map<String, Integer> sorted = counts.entrySet().stream()
-                .sorted(Map.Entry.<String, Integer>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()))
+                .sorted(Map.Entry.<String, Integer>comparingByValue().reversed()
+                        .thenComparing(Map.Entry.comparingByKey()))
                 .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue, (a, b) -> a, LinkedHashMap::new));
         long params = 0;
         for (TensorProto t : model.getGraph().getInitializerList()) {

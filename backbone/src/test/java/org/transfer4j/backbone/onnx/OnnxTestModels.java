@@ -113,8 +113,8 @@ public final class OnnxTestModels {
         ctx.assignTo(pooled, ctx.floatOutput("pooled_check", CHANNELS));
         var fw = ctx.floatTensor("dense_w", List.of(CHANNELS, CLASSES), fb -> fill(fb, rng, 0.5));
         var fbias = ctx.floatTensor("dense_b", List.of(CLASSES), fb -> fill(fb, rng, 0.1));
-        ONNXRef<?> logits = ctx.operation(ONNXOperators.ADD, List.of(ctx.operation(OnnxOps.MAT_MUL, List.of(pooled, fw),
-                "matmul"), fbias), "logits");
+        ONNXRef<?> product = ctx.operation(OnnxOps.MAT_MUL, List.of(pooled, fw), "matmul");
+        ONNXRef<?> logits = ctx.operation(ONNXOperators.ADD, List.of(product, fbias), "logits");
         ctx.assignTo(logits.apply(ONNXOperators.SOFTMAX, Map.of("axis", 1)), ctx.floatOutput("probs", CLASSES));
         var batch = OnnxModels.dim("unk__1");
         GraphProto g = ctx.buildGraph().toBuilder().clearInput()

@@ -111,6 +111,21 @@ class ModelCommandTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Tag("long")
+    void generateWritesTheDefaultBackboneAndItsSidecar() throws Exception {
+        Path out = dir.resolve("models/resnet50-generated.onnx");
+
+        Run r = run("generate", "resnet50", "--out", out.toString(), "--seed", "5");
+
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("NOT pretrained"), r.out());
+        Inspect info = Inspect.of(out);
+        assertEquals(53, info.count("Conv"));
+        assertEquals(OnnxModels.sha256(out), org.transfer4j.backbone.spec.SpecJson.read(
+                dir.resolve("models/resnet50-generated.json")).modelSha256());
+    }
+
+    @Test
     void missingRequiredOptionIsAUsageError() {
         Run r = run("cut", "--in", "x.onnx");
         assertEquals(Cli.EXIT_USAGE, r.code());
