@@ -71,6 +71,8 @@ public final class OnnxModels {
             in.setSizeLimit(Integer.MAX_VALUE);
             // Deep nesting only occurs in control-flow subgraphs; the default of 100 is too tight for some exports.
             in.setRecursionLimit(1000);
+            // Weight bytes (raw_data) then point into the file's array instead of being copied a second time.
+            in.enableAliasing(true);
             ModelProto model = ModelProto.parseFrom(in);
             if (!model.hasGraph() || model.getGraph().getNodeCount() == 0) {
                 throw new ModelException(ModelException.Reason.INVALID_MODEL,
