@@ -59,14 +59,33 @@ demo_tool() {  # the demo helpers (draw, split) live in the tools module, reacha
 
 command -v "$JAVA" >/dev/null 2>&1 || die "java not found; install JDK 17 or newer"
 
+# Check what the user gave before spending minutes on anything.
+if [[ -n "$BACKBONE" && ! -f "$BACKBONE" ]]; then
+    die "--backbone $BACKBONE does not exist"
+fi
+if [[ -n "$IMAGES" && ! -d "$IMAGES" ]]; then
+    die "--images $IMAGES is not a folder"
+fi
+
 # ---- 1. jars -----------------------------------------------------------------------------------------------------
-missing=0
+build=0
 for j in extract train-head predict model; do
-    [[ -f "$JARS/$j.jar" ]] || missing=1
+    [[ -f "$JARS/$j.jar" ]] || build=1
 done
-if [[ $missing == 1 ]]; then
-    step "building the jars (mvn -q -B -DskipTests package; once, takes a minute or two)"
-    command -v mvn >/dev/null 2>&1 || die "the jars in $JARS are missing and mvn is not installed; install Maven 3.8+ or build them elsewhere"
+# After a git pull the jars may be older than the sources: rebuild the default ones then too.
+jars_stale() {
+    local newer
+    newer="$(find backbone head tools -path '*/src/main/*' -name '*.java' -newer "$JARS/model.jar" -print -quit)"
+    [[ -n "$newer" ]] || newer="$(find pom.xml backbone/pom.xml head/pom.xml tools/pom.xml -newer "$JARS/model.jar" -print -quit)"
+    [[ -n "$newer" ]]
+}
+if [[ $build == 0 && "$JARS" == "tools/target" ]] && jars_stale; then
+    build=1
+fi
+if [[ $build == 1 ]]; then
+    [[ "$JARS" == "tools/target" ]] || die "jars missing in T4J_JARS=$JARS; build them or unset T4J_JARS"
+    step "building the jars (mvn -q -B -DskipTests package; takes a minute or two)"
+    command -v mvn >/dev/null 2>&1 || die "the jars in $JARS are missing or stale and mvn is not installed; install Maven 3.8+"
     mvn -q -B -DskipTests package
     for j in extract train-head predict model; do
         [[ -f "$JARS/$j.jar" ]] || die "the build did not produce $JARS/$j.jar"
@@ -79,7 +98,6 @@ OUT="$(cd "$OUT" && pwd)"
 # ---- 2. backbone -------------------------------------------------------------------------------------------------
 PRETRAINED=1
 if [[ -n "$BACKBONE" ]]; then
-    [[ -f "$BACKBONE" ]] || die "--backbone $BACKBONE does not exist"
     step "backbone: $BACKBONE"
 elif [[ -f models/resnet50-notop.onnx ]]; then
     BACKBONE="models/resnet50-notop.onnx"
@@ -122,7 +140,6 @@ if [[ -z "$IMAGES" ]]; then
     TRAIN="$OUT/images/train"
     HELDOUT="$OUT/images/heldout"
 else
-    [[ -d "$IMAGES" ]] || die "--images $IMAGES is not a folder"
     if [[ -d "$IMAGES/train" && -d "$IMAGES/val" ]]; then
         TRAIN="$IMAGES/train"; HELDOUT="$IMAGES/val"
     elif [[ -d "$IMAGES/train" && -d "$IMAGES/heldout" ]]; then
