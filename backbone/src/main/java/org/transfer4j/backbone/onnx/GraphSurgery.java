@@ -354,6 +354,9 @@ public final class GraphSurgery {
                 NodeProto p = pools.get(i);
                 String out = p.getOutput(0);
                 String whyNot = notGlobal(p, g, shapes.get(p.getInput(0)).shape(), nhwc);
+                if (whyNot == null && gatesItsInput(p, consumers)) {
+                    whyNot = "is a squeeze-and-excitation gate (its result scales its own input)";
+                }
                 if (whyNot == null && !feedsClassifier(out, consumers, 0)) {
                     whyNot = "does not feed a classifier (Gemm, MatMul, QLinearMatMul or 1x1 Conv)"
                             + (leadsToOutput(out, consumers, g) ? "; its result is already a graph output, so "
@@ -421,6 +424,35 @@ public final class GraphSurgery {
                     && feedsClassifier(c.getOutput(0), consumers, depth + 1)) {
                 return true;
             }
+        }
+        return false;
+    }
+
+    /**
+     * True for the pooling inside a squeeze-and-excitation block (EfficientNet, MobileNetV3): within a few nodes its
+     * result multiplies the very tensor it pooled. Its pooled vector also feeds 1x1 convolutions, so without this
+     * check it could pass for a classifier input.
+     */
+    private static boolean gatesItsInput(NodeProto pool, Map<String, List<NodeProto>> consumers) {
+        String pooledInput = pool.getInput(0);
+        List<String> frontier = new ArrayList<>(pool.getOutputList());
+        Set<String> seen = new HashSet<>(frontier);
+        for (int depth = 0; depth < 6 && !frontier.isEmpty(); depth++) {
+            List<String> next = new ArrayList<>();
+            for (String t : frontier) {
+                for (NodeProto c : consumers.getOrDefault(t, List.of())) {
+                    if ((c.getOpType().equals("Mul") || c.getOpType().equals("QLinearMul"))
+                            && c.getInputList().contains(pooledInput)) {
+                        return true;
+                    }
+                    for (String o : c.getOutputList()) {
+                        if (seen.add(o)) {
+                            next.add(o);
+                        }
+                    }
+                }
+            }
+            frontier = next;
         }
         return false;
     }

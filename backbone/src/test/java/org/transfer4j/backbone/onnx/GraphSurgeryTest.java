@@ -128,6 +128,17 @@ class GraphSurgeryTest {
     }
 
     @Test
+    void aSqueezeExcitationPoolingIsNotTakenForTheFeatures() throws Exception {
+        Path full = OnnxTestModels.write(Ending.SQUEEZE_EXCITE, 12, dir.resolve("se.onnx"));
+
+        ModelException e = assertThrows(ModelException.class,
+                () -> GraphSurgery.cutToNoTop(full, dir.resolve("se-notop.onnx"), null));
+
+        assertTrue(e.getMessage().contains("squeeze-and-excitation"), e.getMessage());
+        assertTrue(e.getMessage().contains("--at"), e.getMessage());
+    }
+
+    @Test
     void cuttingANoTopModelSaysItIsAlreadyOne() throws Exception {
         Path notop = OnnxTestModels.write(Ending.BACKBONE_RANK2, 4, dir.resolve("notop.onnx"));
 

@@ -44,7 +44,12 @@ public final class OnnxTestModels {
          * Keras/tf2onnx style: NHWC input [N,8,8,3], conv between Transposes, ReduceMean over axes 1,2 (keepdims 0),
          * MatMul + Add, Softmax; also exposes {@code pooled_check} = the ReduceMean output [N,4].
          */
-        KERAS_NHWC
+        KERAS_NHWC,
+        /**
+         * A squeeze-and-excitation block (GAP, 1x1 conv, Sigmoid, Mul back onto the conv output) and then Flatten,
+         * Gemm, Softmax with no global pooling: the SE pooling must not be taken for the classifier's input.
+         */
+        SQUEEZE_EXCITE
     }
 
     private OnnxTestModels() {
@@ -86,6 +91,16 @@ public final class OnnxTestModels {
                 ctx.assignTo(x.apply(OnnxOps.GLOBAL_AVERAGE_POOL), ctx.floatOutput("pooled", CHANNELS));
                 outputs.add(OnnxModels.tensorInfo("pooled", 1, List.of(batch, OnnxModels.dim(CHANNELS),
                         OnnxModels.dim(1), OnnxModels.dim(1))));
+            }
+            case SQUEEZE_EXCITE -> {
+                var sw = ctx.floatTensor("se_w", List.of(CHANNELS, CHANNELS, 1, 1), fb -> fill(fb, rng, 0.5));
+                var sb = ctx.floatTensor("se_b", List.of(CHANNELS), fb -> fill(fb, rng, 0.1));
+                ONNXRef<?> gate = ctx.operation(OnnxOps.CONV, List.of(x.apply(OnnxOps.GLOBAL_AVERAGE_POOL), sw, sb),
+                        "se_conv", Map.of("kernel_shape", new int[] {1, 1})).apply(ONNXOperators.SIGMOID);
+                ONNXRef<?> scaled = ctx.operation(ONNXOperators.MUL, List.of(x, gate), "se_scaled");
+                ONNXRef<?> probs = classifier(ctx, scaled.apply(OnnxOps.FLATTEN, Map.of("axis", 1)), flat, rng);
+                ctx.assignTo(probs, ctx.floatOutput("probs", CLASSES));
+                outputs.add(OnnxModels.tensorInfo("probs", 1, List.of(batch, OnnxModels.dim(CLASSES))));
             }
             case BACKBONE_RANK2 -> {
                 ONNXRef<?> f = x.apply(OnnxOps.GLOBAL_AVERAGE_POOL).apply(OnnxOps.FLATTEN, Map.of("axis", 1));
