@@ -361,6 +361,10 @@ public final class Predictor implements AutoCloseable {
             require(batchSize >= 1 && batchSize <= 4096, "batchSize", batchSize, "1..4096");
             require(maxPixels >= 1, "maxPixels", maxPixels, ">= 1");
             require(threads >= 1 && threads <= 1024, "threads", threads, "1..1024");
+            if (spec != null && (headDir != null || head != null)) {
+                throw new IllegalArgumentException("predictor option 'spec' applies to composed models only; a head "
+                        + "carries the spec it was trained with");
+            }
             BackboneOptions sessions = BackboneOptions.builder().optDevice(device).optIntraOpThreads(threads)
                     .optAllowSpinning(allowSpinning).build();
             Engine engine;
