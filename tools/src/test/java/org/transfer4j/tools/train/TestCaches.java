@@ -10,6 +10,7 @@ import org.transfer4j.backbone.Transfer4jException;
 import org.transfer4j.backbone.cache.CacheWriter;
 import org.transfer4j.backbone.dataset.Dataset;
 import org.transfer4j.backbone.extract.ImageTask;
+import org.transfer4j.backbone.image.ImageDecodeException;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.backbone.spec.Layout;
 import org.transfer4j.backbone.spec.Preset;
@@ -34,6 +35,13 @@ final class TestCaches {
      */
     static Path write(Path images, Path cache, String[] classes, int imagesPerClass, int dim, int augment,
                       double separation, char shaDigit, long seed) throws IOException, Transfer4jException {
+        return write(images, cache, classes, imagesPerClass, dim, augment, separation, shaDigit, seed, null);
+    }
+
+    /** As above; every image of class {@code failing} fails to decode (so the cache has no rows of it). */
+    static Path write(Path images, Path cache, String[] classes, int imagesPerClass, int dim, int augment,
+                      double separation, char shaDigit, long seed, String failing)
+            throws IOException, Transfer4jException {
         Random r = new Random(seed);
         float[][] centres = new float[classes.length][dim];
         Random cr = new Random(1234);
@@ -54,7 +62,13 @@ final class TestCaches {
             var plan = w.update(dataset, augment, seed);
             for (ImageTask t : plan.tasks()) {
                 String rel = images.relativize(t.path()).toString();
-                int label = java.util.Arrays.asList(classes).indexOf(rel.substring(0, rel.indexOf('/')));
+                String className = rel.substring(0, rel.indexOf('/'));
+                if (className.equals(failing)) {
+                    w.failed(t, new ImageDecodeException(t.path().toString(), ImageDecodeException.Reason.CORRUPT,
+                            "test: not an image"));
+                    continue;
+                }
+                int label = java.util.Arrays.asList(classes).indexOf(className);
                 SplittableRandom ir = new SplittableRandom(rel.hashCode());
                 float[] f = new float[dim];
                 SplittableRandom vr = new SplittableRandom(t.viewSeed() * 31 + t.view());

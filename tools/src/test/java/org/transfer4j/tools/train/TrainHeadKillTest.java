@@ -23,10 +23,10 @@ class TrainHeadKillTest {
 
     @Test
     void killedRunResumesToIdenticalWeights() throws Exception {
-        Path train = TestCaches.write(tmp.resolve("img"), tmp.resolve("train"), new String[] {"a", "b", "c"}, 150,
+        Path train = TestCaches.write(tmp.resolve("img"), tmp.resolve("train"), new String[] {"a", "b", "c"}, 60,
                 64, 1, 3, 'a', 3);
         List<String> args = List.of("--train", train.toString(), "--val-split", "0.2", "--hidden", "64",
-                "--epochs", "25", "--patience", "100", "--batch", "16", "--seed", "5");
+                "--epochs", "12", "--patience", "100", "--batch", "16", "--seed", "5");
 
         Path whole = tmp.resolve("whole");
         Process p0 = start(args, whole);
