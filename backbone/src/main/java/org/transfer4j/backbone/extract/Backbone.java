@@ -66,6 +66,11 @@ public final class Backbone implements AutoCloseable {
         this.requested = Set.of(spec.outputName());
     }
 
+    /** Opens {@code model} with {@link BackboneOptions#defaults()}: CUDA if available, else all CPU cores. */
+    public static Backbone load(Path model) throws ModelException {
+        return load(model, BackboneOptions.defaults());
+    }
+
     /**
      * Opens {@code model} on the device and threads of {@code opts}, resolves its spec ({@link SpecResolver}) and
      * chooses its features output.
