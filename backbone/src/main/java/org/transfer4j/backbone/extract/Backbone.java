@@ -102,7 +102,15 @@ public final class Backbone implements AutoCloseable {
             shape[hi] = r.spec().height();
             shape[hi + 1] = r.spec().width();
             shape[r.spec().layout() == org.transfer4j.backbone.spec.Layout.NCHW ? 1 : 3] = 3;
-            BackboneSpec spec = r.spec().withOutputName(out).withModelSha256(sha256(model));
+            String sha = sha256(model);
+            if (r.source() == SpecResolver.Source.SIDECAR && r.spec().modelSha256() != null
+                    && !r.spec().modelSha256().equals(sha)) {
+                // A sidecar copied from another model (e.g. before re-exporting) may no longer fit its pixels.
+                LOG.log(System.Logger.Level.WARNING, "the spec sidecar " + r.origin() + " was written for a model "
+                        + "with sha256 " + r.spec().modelSha256() + " but " + model.getFileName() + " has " + sha
+                        + "; check that the sidecar belongs to this model (then delete its modelSha256 field)");
+            }
+            BackboneSpec spec = r.spec().withOutputName(out).withModelSha256(sha);
             int dim = declaredFeatureDim((TensorInfo) outputs.get(out).getInfo());
             Backbone b = new Backbone(env, session, model, spec, r, opened.device(), opts.intraOpThreads(), shape);
             if (dim <= 0) {
