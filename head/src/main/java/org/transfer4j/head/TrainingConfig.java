@@ -28,7 +28,7 @@ public record TrainingConfig(int hidden, int epochs, int batchSize, double learn
     public static final int DEFAULT_BATCH = 64;
     public static final double DEFAULT_LR = 1e-3;
     public static final double DEFAULT_WEIGHT_DECAY = 1e-4;
-    public static final double DEFAULT_DROPOUT = 0.2;
+    public static final double DEFAULT_DROPOUT = 0.5;
     public static final int DEFAULT_PATIENCE = 5;
     public static final long DEFAULT_SEED = 42;
     public static final double DEFAULT_VAL_SPLIT = 0.2;

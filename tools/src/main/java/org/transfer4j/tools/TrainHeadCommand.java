@@ -82,7 +82,7 @@ public final class TrainHeadCommand implements Callable<Integer> {
             description = "Decoupled (AdamW) weight decay on the weights, not biases (default: ${DEFAULT-VALUE}).")
     double weightDecay;
 
-    @Option(names = "--dropout", paramLabel = "F", defaultValue = "0.2",
+    @Option(names = "--dropout", paramLabel = "F", defaultValue = "0.5",
             description = "Dropout on the hidden units; ignored with --hidden 0 (default: ${DEFAULT-VALUE}).")
     double dropout;
 

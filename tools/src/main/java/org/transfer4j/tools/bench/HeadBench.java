@@ -40,7 +40,7 @@ public final class HeadBench implements Callable<Integer> {
     int batch;
     @Option(names = "--epochs", defaultValue = "5", description = "Epochs to time (default: ${DEFAULT-VALUE}).")
     int epochs;
-    @Option(names = "--dropout", defaultValue = "0.2", description = "Dropout (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--dropout", defaultValue = "0.5", description = "Dropout (default: ${DEFAULT-VALUE}).")
     double dropout;
     @Option(names = "--threads", defaultValue = "0", description = "ND4J/BLAS threads; 0 = leave as configured "
             + "(OMP_NUM_THREADS or all cores) (default: ${DEFAULT-VALUE}).")
