@@ -9,6 +9,7 @@ import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -166,6 +167,9 @@ public final class FeatureExtractor implements AutoCloseable {
     public RunStats run(Iterable<ImageTask> tasks, FeatureSink sink) throws ModelException, IOException {
         Objects.requireNonNull(tasks, "tasks");
         Objects.requireNonNull(sink, "sink");
+        if (pool.isShutdown()) {
+            throw new IllegalStateException("this FeatureExtractor is closed");
+        }
         if (!running.tryLock()) {
             throw new IllegalStateException("this FeatureExtractor is already running; use one per thread");
         }
@@ -220,7 +224,16 @@ public final class FeatureExtractor implements AutoCloseable {
         int jobs = Math.min(decodeThreads, s.count);
         s.done = new CountDownLatch(jobs);
         for (int j = 0; j < jobs; j++) {
-            pool.execute(() -> decodeLoop(s));
+            try {
+                pool.execute(() -> decodeLoop(s));
+            } catch (RejectedExecutionException e) {
+                // Closed underneath us: release the latch for the jobs that will never run, then say so.
+                s.cancelled = true;
+                for (int k = j; k < jobs; k++) {
+                    s.done.countDown();
+                }
+                throw new IllegalStateException("this FeatureExtractor was closed while running", e);
+            }
         }
     }
 

@@ -221,6 +221,17 @@ class FeatureExtractorTest {
     }
 
     @Test
+    void runAfterCloseIsRefused() throws Exception {
+        try (Backbone b = Backbone.load(model, CPU)) {
+            FeatureExtractor fx = FeatureExtractor.builder(b).build();
+            fx.close();
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> fx.run(List.of(ImageTask.plain(0, solid("z.png", 9, 9, Color.BLUE))), new Recorder()));
+            assertTrue(e.getMessage().contains("closed"), e.getMessage());
+        }
+    }
+
+    @Test
     void optionsAreValidated() throws Exception {
         try (Backbone b = Backbone.load(model, CPU)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
