@@ -56,6 +56,10 @@ public final class BackboneBench implements Callable<Integer> {
                     + "with --images, where decode threads share the cores).")
     boolean spinning;
 
+    @Option(names = "--gflop-per-image", paramLabel = "G",
+            description = "Model cost (e.g. 8.17 for ResNet50 at 224); adds achieved GFLOP/s to the output.")
+    Double gflopPerImage;
+
     @Option(names = "--images", paramLabel = "DIR",
             description = "Benchmark the whole pipeline (decode, preprocess, inference) on the images under DIR "
                     + "instead of inference alone; cycles through them for --seconds.")
@@ -129,6 +133,11 @@ public final class BackboneBench implements Callable<Integer> {
             out.put("seconds", round(wall));
             // Images per CPU-second: compares configurations fairly when other processes share the cores.
             out.put("images_per_cpu_s", cpu > 0 ? round(rates.size() * batch / cpu) : null);
+            if (gflopPerImage != null) {
+                out.put("gflop_per_image", gflopPerImage);
+                out.put("gflop_per_s", round(median(rates) * gflopPerImage));
+                out.put("gflop_per_cpu_s", cpu > 0 ? round(rates.size() * batch / cpu * gflopPerImage) : null);
+            }
             out.put("feature_dim", b.featureDim());
             out.put("load_s", round(loadS));
             out.put("ort", Backbone.ortVersion());
