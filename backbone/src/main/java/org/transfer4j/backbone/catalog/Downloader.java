@@ -11,11 +11,8 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -23,6 +20,7 @@ import java.util.OptionalLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.transfer4j.backbone.io.AtomicFiles;
+import org.transfer4j.backbone.onnx.OnnxModels;
 
 /**
  * Downloads a model file over HTTP(S), resumably and verified. Bytes go to {@code <target>.part}; an interrupted
@@ -198,7 +196,7 @@ public final class Downloader {
                                 + "another version of the file: check the URL, or point --url at a mirror",
                         url, size, expected));
             }
-            String actual = sha256(part);
+            String actual = OnnxModels.sha256(part);
             if (sha != null && !actual.equals(sha)) {
                 Files.deleteIfExists(part);
                 throw new DownloadException(DownloadException.Reason.CHECKSUM_MISMATCH, String.format(Locale.ROOT,
@@ -323,25 +321,7 @@ public final class Downloader {
     }
 
     private static Verified verify(Path f) throws IOException {
-        return new Verified(Files.size(f), sha256(f));
-    }
-
-    /** The sha256 of a file, lowercase hex. */
-    public static String sha256(Path f) throws IOException {
-        MessageDigest md;
-        try {
-            md = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("this JVM has no SHA-256", e);
-        }
-        try (InputStream in = Files.newInputStream(f)) {
-            byte[] buf = new byte[1 << 16];
-            int n;
-            while ((n = in.read(buf)) >= 0) {
-                md.update(buf, 0, n);
-            }
-        }
-        return HexFormat.of().formatHex(md.digest());
+        return new Verified(Files.size(f), OnnxModels.sha256(f));
     }
 
     private static String partNote(Path target) {

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.transfer4j.backbone.onnx.OnnxModels;
 
 /** The downloader against a loopback HTTP server: full, resumed, refused. Never touches the internet. */
 class DownloaderTest {
@@ -31,7 +32,7 @@ class DownloaderTest {
         Path f = Files.createTempFile("sha", ".bin");
         try {
             Files.write(f, b);
-            return Downloader.sha256(f);
+            return OnnxModels.sha256(f);
         } finally {
             Files.delete(f);
         }
@@ -83,7 +84,7 @@ class DownloaderTest {
                     .download(server.url("m.onnx"), target, DATA.length, sha(DATA));
             assertEquals(List.of("bytes=" + have + "-"), server.ranges);
             assertEquals(have, r.resumedFrom());
-            assertEquals(sha(DATA), Downloader.sha256(target));
+            assertEquals(sha(DATA), OnnxModels.sha256(target));
             assertTrue(messages.stream().anyMatch(m -> m.contains("resuming")), messages.toString());
         }
     }

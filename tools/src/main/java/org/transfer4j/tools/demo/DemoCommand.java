@@ -4,11 +4,11 @@ import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
+import org.transfer4j.backbone.dataset.Dataset;
+import org.transfer4j.backbone.dataset.DatasetException;
+import org.transfer4j.backbone.dataset.LabeledImage;
 import org.transfer4j.tools.Cli;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -72,7 +72,7 @@ public final class DemoCommand implements Callable<Integer> {
     /** {@code split --in DIR --out DIR}: a deterministic, stratified train/held-out copy of a folder-per-class set. */
     @Command(name = "split", mixinStandardHelpOptions = true,
             description = "Copy a folder-per-class image set into OUT/train and OUT/heldout: every k-th image of "
-                    + "each class (sorted by path) is held out. Hard links are used where the file system allows.")
+                    + "each class is held out. Hard links are used where the file system allows.")
     static final class Split implements Callable<Integer> {
         @Option(names = "--in", required = true, description = "Folder with one subfolder per class.")
         Path in;
@@ -85,48 +85,34 @@ public final class DemoCommand implements Callable<Integer> {
         double heldout;
 
         @Override
-        public Integer call() throws IOException {
+        public Integer call() throws IOException, DatasetException {
             if (!(heldout > 0 && heldout < 1)) {
                 throw new IllegalArgumentException("--heldout is " + heldout + "; allowed: strictly between 0 and 1");
             }
-            if (!Files.isDirectory(in)) {
-                throw new IllegalArgumentException("--in " + in + " is not a folder");
-            }
-            List<Path> classes;
-            try (Stream<Path> s = Files.list(in)) {
-                classes = s.filter(Files::isDirectory).filter(p -> !p.getFileName().toString().startsWith("."))
-                        .sorted().toList();
-            }
-            if (classes.size() < 2) {
-                throw new IllegalArgumentException(in + " has " + classes.size()
+            // The same reading of a folder-per-class tree as extract.jar's: classes, image extensions, hidden files.
+            Dataset ds = Dataset.fromFolder(in);
+            if (ds.classes().size() < 2) {
+                throw new IllegalArgumentException(in + " has " + ds.classes().size()
                         + " class folder(s); a classifier needs at least 2 (one subfolder per class)");
             }
+            // Every k-th image of each class (in the dataset's order) keeps the split stratified and stable.
+            int k = Math.max(2, (int) Math.round(1 / heldout));
+            int[] seen = new int[ds.classes().size()];
             int train = 0;
             int held = 0;
-            for (Path c : classes) {
-                List<Path> files;
-                try (Stream<Path> s = Files.walk(c)) {
-                    files = new ArrayList<>(s.filter(Files::isRegularFile)
-                            .filter(p -> !p.getFileName().toString().startsWith(".")).sorted().toList());
-                }
-                // Every k-th file, starting at the first, keeps the split stratified and stable across runs.
-                int k = Math.max(2, (int) Math.round(1 / heldout));
-                for (int i = 0; i < files.size(); i++) {
-                    boolean isHeld = files.size() > 1 && i % k == k - 1;
-                    Path rel = c.relativize(files.get(i));
-                    Path dst = out.resolve(isHeld ? "heldout" : "train").resolve(c.getFileName().toString())
-                            .resolve(rel.toString());
-                    Files.createDirectories(dst.getParent());
-                    link(files.get(i), dst);
-                    if (isHeld) {
-                        held++;
-                    } else {
-                        train++;
-                    }
+            for (LabeledImage img : ds.images()) {
+                boolean isHeld = seen[img.labelIndex()]++ % k == k - 1;
+                Path dst = out.resolve(isHeld ? "heldout" : "train").resolve(img.relativePath());
+                Files.createDirectories(dst.getParent());
+                link(img.path(), dst);
+                if (isHeld) {
+                    held++;
+                } else {
+                    train++;
                 }
             }
             System.out.printf(Locale.ROOT, "split %d classes from %s: %d train, %d held-out in %s%n",
-                    classes.size(), in, train, held, out);
+                    ds.classes().size(), in, train, held, out);
             return 0;
         }
 

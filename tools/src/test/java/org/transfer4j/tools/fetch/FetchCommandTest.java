@@ -72,7 +72,7 @@ class FetchCommandTest {
     private static String sha(byte[] b, Path tmp) throws Exception {
         Path f = Files.write(tmp.resolve("sha-" + System.nanoTime()), b);
         try {
-            return Downloader.sha256(f);
+            return OnnxModels.sha256(f);
         } finally {
             Files.delete(f);
         }
@@ -131,7 +131,7 @@ class FetchCommandTest {
             assertEquals("data", spec.inputName());
             assertEquals("features", spec.outputName());
             assertEquals(3, spec.featureDim());
-            assertEquals(Downloader.sha256(notop), spec.modelSha256());
+            assertEquals(OnnxModels.sha256(notop), spec.modelSha256());
             ModelProto cut = OnnxModels.load(notop);
             assertEquals(List.of("features"), cut.getGraph().getOutputList().stream().map(v -> v.getName()).toList());
             assertFalse(cut.getGraph().getNodeList().stream().anyMatch(nd -> nd.getOpType().equals("Gemm")),
