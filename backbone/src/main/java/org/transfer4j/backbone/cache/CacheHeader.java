@@ -4,7 +4,6 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import com.google.gson.JsonPrimitive;
 import java.util.ArrayList;
 import java.util.List;
 import org.transfer4j.backbone.spec.BackboneSpec;
@@ -137,9 +136,5 @@ public record CacheHeader(int formatVersion, String toolVersion, BackboneSpec sp
     private static String str(JsonObject o, String key) {
         JsonElement e = o == null ? null : o.get(key);
         return e == null || e.isJsonNull() ? null : e.getAsString();
-    }
-
-    static JsonPrimitive json(String s) {
-        return new JsonPrimitive(s);
     }
 }

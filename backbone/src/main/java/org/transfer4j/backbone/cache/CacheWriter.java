@@ -551,9 +551,9 @@ public final class CacheWriter implements FeatureSink, Closeable {
             if (header == null) {
                 AtomicFiles.writeString(dir.resolve(CacheState.HEADER), next.toJson());
                 header = next;
-                commitOrThrow();
+                commit();
             } else {
-                commitOrThrow();
+                commit();
                 AtomicFiles.writeString(dir.resolve(CacheState.HEADER), next.toJson());
                 header = next;
             }
@@ -564,10 +564,6 @@ public final class CacheWriter implements FeatureSink, Closeable {
         plan = new Plan(List.copyOf(tasks), dataset.images().size(), fresh, changed, unchanged, removed, missing,
                 drops.size());
         return plan;
-    }
-
-    private void commitOrThrow() throws IOException {
-        commit();
     }
 
     private static JsonObject op(String name) {

@@ -75,7 +75,8 @@ public final class Progress implements FeatureSink, AutoCloseable {
             double rate = done / Math.max(secs, 1e-9);
             plain.println(String.format(Locale.ROOT, "extract: %d/%d (%.0f%%), %.1f images/s, %d failed%s", done,
                     total, 100.0 * done / Math.max(total, 1), rate, failedTasks,
-                    done < total && rate > 0 ? String.format(Locale.ROOT, ", about %.0f s left",
+                    // Too early an estimate mostly measures model warm-up; wait for a few percent.
+                    done < total && rate > 0 && done * 50L >= total ? String.format(Locale.ROOT, ", about %.0f s left",
                             (total - done) / rate) : ""));
             plain.flush();
         }
