@@ -10,10 +10,12 @@
 # Everything goes to --out (default demo-out/). Needs JDK 17+ and, for the first build, Maven.
 set -euo pipefail
 
+CALLER_DIR="$PWD"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
 
-OUT="demo-out"
+OUT="demo-out"   # relative to the repository root
+OUT_GIVEN=""
 IMAGES=""
 BACKBONE=""
 SEED=42
@@ -35,13 +37,24 @@ die() {
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --images) [[ $# -ge 2 ]] || die "--images needs a folder"; IMAGES="$2"; shift 2 ;;
-        --out) [[ $# -ge 2 ]] || die "--out needs a folder"; OUT="$2"; shift 2 ;;
+        --out) [[ $# -ge 2 ]] || die "--out needs a folder"; OUT="$2"; OUT_GIVEN=1; shift 2 ;;
         --backbone) [[ $# -ge 2 ]] || die "--backbone needs an .onnx file"; BACKBONE="$2"; shift 2 ;;
         --seed) [[ $# -ge 2 ]] || die "--seed needs a number"; SEED="$2"; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "error: unknown option '$1'" >&2; usage >&2; exit 2 ;;
     esac
 done
+
+# Paths given on the command line are relative to where the user ran the script, not to the repository root.
+from_caller() {
+    case "$1" in
+        /*) printf '%s\n' "$1" ;;
+        *) printf '%s\n' "$CALLER_DIR/$1" ;;
+    esac
+}
+[[ -z "$IMAGES" ]] || IMAGES="$(from_caller "$IMAGES")"
+[[ -z "$BACKBONE" ]] || BACKBONE="$(from_caller "$BACKBONE")"
+[[ -z "$OUT_GIVEN" ]] || OUT="$(from_caller "$OUT")"
 
 START=$(date +%s)
 step() {
