@@ -1,0 +1,7 @@
+/**
+ * Training a head on cached features with ND4J: {@link org.transfer4j.head.train.HeadNetwork} (Dense+ReLU+softmax,
+ * forward/backward in a workspace, ND4J's Adam), {@link org.transfer4j.head.train.HeadTrainer} (minibatches,
+ * validation, early stopping, checkpoints), {@link org.transfer4j.head.train.HeadTrainingRun} (caches → a head
+ * folder with reports: what train-head.jar runs). The only package of the head module that loads ND4J.
+ */
+package org.transfer4j.head.train;
