@@ -406,8 +406,21 @@ public final class HeadTrainer {
         }
         if (!train.spec().samePreprocessing(val.spec())) {
             throw new TrainingException(TrainingException.Reason.MISMATCH, "the validation cache was made with "
-                    + "other preprocessing than the training cache (spec differs: " + val.spec() + " vs "
-                    + train.spec() + "); extract both with the same spec");
+                    + "other preprocessing than the training cache (" + specDifference(val.spec(), train.spec())
+                    + "); extract both with the same spec");
         }
+    }
+
+    /** "field: valValue vs trainValue, ..." for the spec fields that differ. */
+    private static String specDifference(BackboneSpec val, BackboneSpec train) {
+        var v = org.transfer4j.backbone.spec.SpecJson.toTree(val).getAsJsonObject();
+        var t = org.transfer4j.backbone.spec.SpecJson.toTree(train).getAsJsonObject();
+        List<String> diffs = new ArrayList<>();
+        for (String key : t.keySet()) {
+            if (!Objects.equals(v.get(key), t.get(key))) {
+                diffs.add(key + ": " + v.get(key) + " (validation) vs " + t.get(key) + " (training)");
+            }
+        }
+        return String.join(", ", diffs);
     }
 }

@@ -194,5 +194,16 @@ class HeadTrainerTest {
                 .train(train, otherBackbone));
         assertEquals(TrainingException.Reason.MISMATCH, e4.reason());
         assertTrue(e4.getMessage().contains("backbone"), e4.getMessage());
+        // Same backbone file, other preprocessing (caffe instead of torch): features are not comparable.
+        InMemoryRows otherSpec = new InMemoryRows(List.of("class0", "class1"), 4,
+                org.transfer4j.backbone.spec.Preset.CAFFE.spec("input", org.transfer4j.backbone.spec.Layout.NCHW,
+                        224, 224).withFeatureDim(4).withModelSha256(InMemoryRows.sha('a')));
+        otherSpec.add(new float[4], 0, 0, "x.jpg");
+        var e5 = assertThrows(TrainingException.class, () -> HeadTrainer.builder(small()).build()
+                .train(train, otherSpec));
+        assertEquals(TrainingException.Reason.MISMATCH, e5.reason());
+        assertTrue(e5.getMessage().contains("other preprocessing")
+                && e5.getMessage().contains("preset: \"caffe\" (validation)")
+                && !e5.getMessage().contains("\n"), e5.getMessage());
     }
 }

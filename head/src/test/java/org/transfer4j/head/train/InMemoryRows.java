@@ -19,9 +19,14 @@ public final class InMemoryRows implements FeatureRows {
     private final List<String> paths = new ArrayList<>();
 
     public InMemoryRows(List<String> classes, int dim, String sha256) {
+        this(classes, dim, Preset.TORCH.spec("input", Layout.NCHW, 224, 224).withFeatureDim(dim)
+                .withModelSha256(sha256));
+    }
+
+    public InMemoryRows(List<String> classes, int dim, BackboneSpec spec) {
         this.classes = List.copyOf(classes);
         this.dim = dim;
-        this.spec = Preset.TORCH.spec("input", Layout.NCHW, 224, 224).withFeatureDim(dim).withModelSha256(sha256);
+        this.spec = spec;
     }
 
     public static String sha(char c) {
