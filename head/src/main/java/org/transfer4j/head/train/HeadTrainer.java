@@ -26,7 +26,9 @@ import org.transfer4j.head.eval.Predictions;
  * from Java generators seeded by the configured seed and the epoch number, never from ND4J's global RNG, so the same
  * inputs and seed give the same weights. Bit-identical results also need the same native thread count, because
  * OpenBLAS and libnd4j split sums across threads: set {@code OMP_NUM_THREADS} (and keep the machine/CPU the same) to
- * get byte-identical {@code head.bin} files across processes.
+ * get byte-identical {@code head.bin} files across processes. train-head.jar uses one thread unless
+ * {@code OMP_NUM_THREADS} is set; library users choose with {@link NativeThreads#set(int)} (on a machine shared with
+ * other work, more native threads than free cores made an epoch 5–10× slower in our measurements).
  *
  * <p>Training uses all rows of the training images (every augmented view); validation uses one row per image (view
  * 0) so each validation image counts once.
