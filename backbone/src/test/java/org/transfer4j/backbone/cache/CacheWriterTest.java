@@ -322,6 +322,10 @@ class CacheWriterTest {
         try (CacheWriter w = writer(cache).open()) {
             e = assertThrows(CacheException.class, () -> writer(cache).open());
             assertEquals(CacheException.Reason.LOCKED, e.reason());
+            assertTrue(e.getMessage().contains(w.dir().toString()), e.getMessage());
+        }
+        try (CacheWriter w = writer(cache).open()) {
+            assertEquals(0, w.committedRows(), "the lock is released on close");
         }
         e = assertThrows(CacheException.class, () -> CacheReader.open(notCache));
         assertEquals(CacheException.Reason.NOT_A_CACHE, e.reason());
