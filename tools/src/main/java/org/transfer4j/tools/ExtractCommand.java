@@ -113,7 +113,8 @@ public final class ExtractCommand implements Callable<Integer> {
         int processed;
         try (Backbone model = Backbone.load(backbone, opts.build());
                 CacheWriter writer = CacheWriter.builder(this.out, model.spec())
-                        .optDtype(type).optOverwrite(overwrite).optCommitEveryRows(batch).open()) {
+                        .optDtype(type).optOverwrite(overwrite).optCommitEveryRows(batch)
+                        .optBackboneFile(model.modelPath()).open()) {
             plan = writer.update(dataset, augment, seed);
             if (!json) {
                 out.println(String.format(Locale.ROOT,

@@ -147,6 +147,9 @@ public final class TrainHeadCommand implements Callable<Integer> {
                     summary.baseline().validation().accuracy(), summary.baseline().validation().macroF1());
         }
         o.println("wrote " + out.resolve("head.json") + ", head.bin, metrics.json, report.html");
+        if (summary.composeNote() != null) {
+            o.println(summary.composeNote());
+        }
         o.flush();
         return 0;
     }

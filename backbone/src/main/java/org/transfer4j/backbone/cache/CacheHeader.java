@@ -39,9 +39,15 @@ public record CacheHeader(int formatVersion, String toolVersion, BackboneSpec sp
      * @param augment     augmented views per image (0 = only the plain view)
      * @param created     ISO-8601 UTC time of the first run
      * @param updated     ISO-8601 UTC time of the latest run
+     * @param backboneFile the backbone model file as given to the latest run (absolute), or null; train-head
+     *                     composes {@code HEAD/model.onnx} from it when it is still there with the same sha256
      */
     public record Provenance(String datasetRoot, String datasetKind, long seed, int augment, String created,
-            String updated) {
+            String updated, String backboneFile) {
+        public Provenance(String datasetRoot, String datasetKind, long seed, int augment, String created,
+                String updated) {
+            this(datasetRoot, datasetKind, seed, augment, created, updated, null);
+        }
     }
 
     public CacheHeader {
@@ -86,6 +92,9 @@ public record CacheHeader(int formatVersion, String toolVersion, BackboneSpec sp
         p.addProperty("augment", provenance.augment());
         p.addProperty("created", provenance.created());
         p.addProperty("updated", provenance.updated());
+        if (provenance.backboneFile() != null) {
+            p.addProperty("backbone_file", provenance.backboneFile());
+        }
         o.add("provenance", p);
         return CacheState.GSON.toJson(o) + "\n";
     }
@@ -118,7 +127,7 @@ public record CacheHeader(int formatVersion, String toolVersion, BackboneSpec sp
             JsonObject p = o.getAsJsonObject("provenance");
             Provenance prov = new Provenance(str(p, "dataset_root"), str(p, "dataset_kind"),
                     p.has("seed") ? p.get("seed").getAsLong() : 0L, p.has("augment") ? p.get("augment").getAsInt() : 0,
-                    str(p, "created"), str(p, "updated"));
+                    str(p, "created"), str(p, "updated"), str(p, "backbone_file"));
             int rps = o.get("rows_per_shard").getAsInt();
             if (rps <= 0) {
                 throw new CacheException(CacheException.Reason.CORRUPT, file + ": rows_per_shard must be > 0");

@@ -64,6 +64,7 @@ public final class CacheWriter implements FeatureSink, Closeable {
     private final int commitEveryRows;
     private final long commitEveryNanos;
     private final String toolVersion;
+    private final Path backboneFile;
     private int rowsPerShard;
 
     private FileChannel lockChannel;
@@ -144,6 +145,7 @@ public final class CacheWriter implements FeatureSink, Closeable {
         private int commitEveryRows = 256;
         private long commitEveryMillis = 2000;
         private String toolVersion = defaultToolVersion();
+        private Path backboneFile;
 
         private Builder(Path dir, BackboneSpec spec) {
             this.dir = dir;
@@ -181,6 +183,12 @@ public final class CacheWriter implements FeatureSink, Closeable {
 
         public Builder optToolVersion(String v) {
             this.toolVersion = v;
+            return this;
+        }
+
+        /** The backbone file the rows come from, recorded in the header so train-head can compose a model. */
+        public Builder optBackboneFile(Path file) {
+            this.backboneFile = file == null ? null : file.toAbsolutePath().normalize();
             return this;
         }
 
@@ -230,6 +238,7 @@ public final class CacheWriter implements FeatureSink, Closeable {
         this.commitEveryRows = b.commitEveryRows;
         this.commitEveryNanos = b.commitEveryMillis * 1_000_000L;
         this.toolVersion = b.toolVersion;
+        this.backboneFile = b.backboneFile;
         this.rowBuf = ByteBuffer.allocate(Math.min(commitEveryRows, 1024) * rowBytes).order(ByteOrder.LITTLE_ENDIAN);
     }
 
@@ -542,7 +551,8 @@ public final class CacheWriter implements FeatureSink, Closeable {
         }
         CacheHeader.Provenance prov = new CacheHeader.Provenance(dataset.source().toString(),
                 dataset.kind().word(), seed, augment,
-                header == null || header.provenance().created() == null ? now : header.provenance().created(), now);
+                header == null || header.provenance().created() == null ? now : header.provenance().created(), now,
+                backboneFile == null ? null : backboneFile.toString());
         CacheHeader next = new CacheHeader(CacheHeader.FORMAT_VERSION, toolVersion, spec, dtype, rowsPerShard,
                 dataset.classes(), prov);
         try {

@@ -13,12 +13,14 @@ import java.util.Properties;
 import org.transfer4j.backbone.Transfer4jException;
 import org.transfer4j.backbone.cache.CacheReader;
 import org.transfer4j.backbone.cache.FeatureRows;
+import org.transfer4j.backbone.onnx.OnnxModels;
 import org.transfer4j.head.HeadFiles;
 import org.transfer4j.head.HeadInfo;
 import org.transfer4j.head.Provenance;
 import org.transfer4j.head.TrainingConfig;
 import org.transfer4j.head.eval.Evaluation;
 import org.transfer4j.head.eval.LogisticBaseline;
+import org.transfer4j.head.inference.Composer;
 import org.transfer4j.head.report.TrainingReport;
 
 /**
@@ -98,15 +100,46 @@ public final class HeadTrainingRun {
 
     /** What a run produced. */
     public record Summary(HeadTrainer.Result result, Evaluation validation, Evaluation training,
-                          LogisticBaseline.Result baseline, Path out) {
+                          LogisticBaseline.Result baseline, Path out, String composeNote) {
+        Summary withComposeNote(String note) {
+            return new Summary(result, validation, training, baseline, out, note);
+        }
     }
+
+    /** Name of the composed model train-head writes into the head folder. */
+    public static final String MODEL_FILE = "model.onnx";
 
     public Summary run() throws Transfer4jException, IOException {
         Files.createDirectories(out);
         try (CacheReader train = CacheReader.open(trainCache);
              CacheReader val = valCache == null ? null : CacheReader.open(valCache)) {
-            return run(train, val);
+            Summary s = run(train, val);
+            return s.withComposeNote(composeIfBackbonePresent(train.header().provenance().backboneFile()));
         }
+    }
+
+    /**
+     * Writes {@code HEAD/model.onnx} when the backbone file recorded in the training cache is still there with the
+     * sha256 the head was trained on; otherwise says why not and how to compose later.
+     */
+    private String composeIfBackbonePresent(String backboneFile) throws Transfer4jException, IOException {
+        String later = "; compose later with: java -jar model.jar compose --backbone B.onnx --head " + out;
+        if (backboneFile == null) {
+            return "no model.onnx: the cache does not record its backbone file" + later;
+        }
+        Path backbone = Path.of(backboneFile);
+        if (!Files.isRegularFile(backbone)) {
+            return "no model.onnx: the backbone " + backbone + " named in the cache is not there" + later;
+        }
+        HeadFiles.Contents head = HeadFiles.read(out);
+        String expected = head.weights().spec().modelSha256();
+        if (expected != null && !expected.equals(OnnxModels.sha256(backbone))) {
+            return "no model.onnx: " + backbone + " changed since the cache was made (sha256 differs)" + later;
+        }
+        Path model = out.resolve(MODEL_FILE);
+        Composer.compose(backbone, head.weights(),
+                Map.of(OnnxModels.META_HEAD, HeadFiles.metadataJson(head.weights(), head.info())), model);
+        return "wrote " + model + " (backbone + head in one ONNX model)";
     }
 
     /** Same as {@link #run()} on rows already open (for tests and embedding). */
@@ -132,7 +165,7 @@ public final class HeadTrainingRun {
                 r.validation(), valEval, trainEval, base, trainCache.toString(), valSource));
         HeadFiles.write(out, r.weights(), new HeadInfo(config, r.epochsRun(), r.bestEpoch(), provenance));
         Files.deleteIfExists(checkpoint);
-        return new Summary(r, valEval, trainEval, base, out);
+        return new Summary(r, valEval, trainEval, base, out, null);
     }
 
     /** Versions of the libraries that decide a head's numbers. */
