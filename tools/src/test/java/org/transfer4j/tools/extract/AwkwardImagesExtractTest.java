@@ -17,6 +17,7 @@ import org.transfer4j.backbone.dataset.Dataset;
 import org.transfer4j.backbone.dataset.LabeledImage;
 import org.transfer4j.backbone.extract.FeatureSink;
 import org.transfer4j.testing.SharedData;
+import org.transfer4j.tools.CliRun;
 
 /**
  * Issue 6's acceptance run: extract over ../shared/data/awkward-images (CMYK, truncated, EXIF, 16-bit, palette,
@@ -28,7 +29,7 @@ class AwkwardImagesExtractTest {
     static Path tmp;
     static Path awkward;
     static Path cache;
-    static ExtractCommandTest.Run run;
+    static CliRun run;
 
     /** One extraction for both tests; skipped (in the tests) when ../shared is absent. */
     static synchronized void extractOnce() {

@@ -7,9 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -23,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.transfer4j.backbone.cache.CacheReader;
 import org.transfer4j.backbone.cache.Float16;
 import org.transfer4j.testing.TinyModels;
-import org.transfer4j.tools.Cli;
+import org.transfer4j.tools.CliRun;
 import org.transfer4j.tools.ExtractCommand;
 
 /** extract.jar run in-process: summaries, reruns, refusals with one clear line, augmentation, f16. */
@@ -36,36 +33,17 @@ class ExtractCommandTest {
     @TempDir
     Path tmp;
 
-    record Run(int code, String out, String err) {
-        JsonObject json() {
-            String[] lines = out.strip().split("\n");
-            return JsonParser.parseString(lines[lines.length - 1]).getAsJsonObject();
-        }
-    }
-
     @BeforeAll
     static void setUp() throws Exception {
         model = TinyModels.builder().size(16, 16).write(shared.resolve("tiny.onnx"));
         images = TestImages.folder(shared.resolve("images"), 6, "cats", "dogs");
     }
 
-    static synchronized Run extract(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Cli.run(new ExtractCommand(), args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    static CliRun extract(String... args) {
+        return CliRun.run(new ExtractCommand(), args);
     }
 
-    static Run extract(Path modelFile, Path imageDir, Path out, String... more) {
+    static CliRun extract(Path modelFile, Path imageDir, Path out, String... more) {
         List<String> a = new ArrayList<>(List.of("--backbone", modelFile.toString(), "--images", imageDir.toString(),
                 "--out", out.toString(), "--json"));
         a.addAll(List.of(more));
@@ -87,7 +65,7 @@ class ExtractCommandTest {
     void extractsThenResumesOnlyWhatChanged() throws Exception {
         Path imgs = TestImages.folder(tmp.resolve("imgs"), 5, "a", "b");
         Path cache = tmp.resolve("cache");
-        Run first = extract(model, imgs, cache);
+        CliRun first = extract(model, imgs, cache);
         assertEquals(0, first.code(), first.err());
         JsonObject j = first.json();
         assertEquals(10, j.get("extracted").getAsInt());
@@ -100,7 +78,7 @@ class ExtractCommandTest {
         assertEquals(3, summary.get("feature_dim").getAsInt());
         assertTrue(Files.readString(cache.resolve("errors.jsonl")).contains("a/broken.jpg"));
 
-        Run again = extract(model, imgs, cache);
+        CliRun again = extract(model, imgs, cache);
         assertEquals(0, again.code(), again.err());
         assertEquals(0, again.json().get("extracted").getAsInt());
         assertEquals(10, again.json().get("unchanged").getAsInt());
@@ -109,7 +87,7 @@ class ExtractCommandTest {
         TestImages.draw(imgs.resolve("a/img000.png"), 30, 30, 12345, 3);
         Files.setLastModifiedTime(imgs.resolve("a/img000.png"), FileTime.fromMillis(1_000_000_000L));
         Files.delete(imgs.resolve("b/img001.jpg"));
-        Run third = extract(model, imgs, cache);
+        CliRun third = extract(model, imgs, cache);
         assertEquals(0, third.code(), third.err());
         assertEquals(1, third.json().get("extracted").getAsInt());
         assertEquals(8, third.json().get("unchanged").getAsInt());
@@ -124,7 +102,7 @@ class ExtractCommandTest {
     @Test
     void fatalProblemsGiveOneClearLineAndExit1() throws Exception {
         Path cache = tmp.resolve("cache");
-        Run r = extract(tmp.resolve("missing.onnx"), images, cache);
+        CliRun r = extract(tmp.resolve("missing.onnx"), images, cache);
         assertEquals(1, r.code());
         assertTrue(r.err().startsWith("error: ") && r.err().contains("missing.onnx") && r.err().contains("not found"),
                 r.err());
@@ -168,7 +146,7 @@ class ExtractCommandTest {
         String index = Files.readString(cache.resolve("index.jsonl"));
         Path other = TinyModels.builder().size(16, 16).metadata("note", "another build")
                 .write(tmp.resolve("other.onnx"));
-        Run r = extract(other, images, cache);
+        CliRun r = extract(other, images, cache);
         assertEquals(1, r.code());
         assertTrue(r.err().contains("another backbone") && r.err().contains("--overwrite")
                 && r.err().contains("another --out"), r.err());
@@ -189,10 +167,10 @@ class ExtractCommandTest {
 
     @Test
     void augmentedViewsAreDeterministicAndView0IsThePlainImage() throws Exception {
-        Run plain = extract(model, images, tmp.resolve("plain"));
+        CliRun plain = extract(model, images, tmp.resolve("plain"));
         assertEquals(0, plain.code(), plain.err());
-        Run a = extract(model, images, tmp.resolve("a"), "--augment", "2", "--seed", "9", "--batch", "3");
-        Run b = extract(model, images, tmp.resolve("b"), "--augment", "2", "--seed", "9", "--batch", "5");
+        CliRun a = extract(model, images, tmp.resolve("a"), "--augment", "2", "--seed", "9", "--batch", "3");
+        CliRun b = extract(model, images, tmp.resolve("b"), "--augment", "2", "--seed", "9", "--batch", "5");
         assertEquals(0, a.code(), a.err());
         assertEquals(0, b.code(), b.err());
         assertEquals(36, a.json().get("rows").getAsInt());
@@ -210,7 +188,7 @@ class ExtractCommandTest {
             }
         }
         assertTrue(differ >= p.size() / 2, "augmented views differ from the plain image: " + differ);
-        Run c = extract(model, images, tmp.resolve("c"), "--augment", "2", "--seed", "10");
+        CliRun c = extract(model, images, tmp.resolve("c"), "--augment", "2", "--seed", "10");
         Map<String, float[]> rc = rows(tmp.resolve("c"));
         assertArrayEquals(ra.get("cats/img000.png#0"), rc.get("cats/img000.png#0"));
         assertFalse(java.util.Arrays.equals(ra.get("cats/img000.png#1"), rc.get("cats/img000.png#1")),
@@ -221,7 +199,7 @@ class ExtractCommandTest {
     @Test
     void f16CacheRoundsEachValue() throws Exception {
         assertEquals(0, extract(model, images, tmp.resolve("f32")).code());
-        Run r = extract(model, images, tmp.resolve("f16"), "--dtype", "f16");
+        CliRun r = extract(model, images, tmp.resolve("f16"), "--dtype", "f16");
         assertEquals(0, r.code(), r.err());
         Map<String, float[]> a = rows(tmp.resolve("f32"));
         Map<String, float[]> b = rows(tmp.resolve("f16"));
@@ -235,7 +213,7 @@ class ExtractCommandTest {
 
     @Test
     void plainSummaryLine() throws Exception {
-        Run r = extract("--backbone", model.toString(), "--images", images.toString(), "--out",
+        CliRun r = extract("--backbone", model.toString(), "--images", images.toString(), "--out",
                 tmp.resolve("c").toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("extracted 12, unchanged 0, failed 1, rows 12"), r.out());

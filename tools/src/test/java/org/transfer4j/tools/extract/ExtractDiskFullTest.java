@@ -15,6 +15,7 @@ import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
 import org.junit.jupiter.api.io.TempDir;
 import org.transfer4j.testing.TinyModels;
+import org.transfer4j.tools.CliRun;
 
 /**
  * A real full disk: the cache lives on a tiny tmpfs (needs root and mount rights, so it is a long-profile test that
@@ -44,7 +45,7 @@ class ExtractDiskFullTest {
             Path model = TinyModels.builder().size(16, 16).write(tmp.resolve("tiny.onnx"));
             Path small = TestImages.folder(tmp.resolve("small"), 3, "a", "b");
             Path cache = mnt.resolve("cache");
-            ExtractCommandTest.Run first = ExtractCommandTest.extract(model, small, cache);
+            CliRun first = ExtractCommandTest.extract(model, small, cache);
             assertEquals(0, first.code(), first.err());
             Map<String, float[]> before = ExtractCommandTest.rows(cache);
             String summary = Files.readString(cache.resolve("cache.json"));
@@ -55,7 +56,7 @@ class ExtractDiskFullTest {
                 TestImages.draw(big.resolve("a/more" + i + ".png"), 20, 20, i, 0);
                 TestImages.draw(big.resolve("b/more" + i + ".png"), 20, 20, 1000 + i, 1);
             }
-            ExtractCommandTest.Run full = ExtractCommandTest.extract(model, big, cache);
+            CliRun full = ExtractCommandTest.extract(model, big, cache);
             assertEquals(1, full.code(), full.out());
             assertTrue(full.err().startsWith("error: ") && full.err().contains("No space left on device"), full.err());
             assertEquals(1, full.err().strip().lines().count(), full.err());
@@ -64,7 +65,7 @@ class ExtractDiskFullTest {
             assertTrue(after.keySet().containsAll(before.keySet()), "committed rows are kept");
             before.forEach((k, v) -> assertArrayEquals(v, after.get(k), k));
             assertEquals(0, sh("mount", "-o", "remount,size=4m", mnt.toString()));
-            ExtractCommandTest.Run again = ExtractCommandTest.extract(model, big, cache);
+            CliRun again = ExtractCommandTest.extract(model, big, cache);
             assertEquals(0, again.code(), again.err());
             assertEquals(126, again.json().get("rows").getAsInt());
         } finally {

@@ -4,14 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import ai.onnx.proto.OnnxMl;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -25,6 +22,7 @@ import org.transfer4j.backbone.onnx.OnnxModels;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.backbone.spec.SpecJson;
 import org.transfer4j.tools.Cli;
+import org.transfer4j.tools.CliRun;
 import org.transfer4j.tools.model.FetchCommand;
 
 /**
@@ -98,29 +96,14 @@ class FetchCommandTest {
                 """);
     }
 
-    private record Run(int code, String out, String err) {
-    }
-
-    private Run fetch(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        ByteArrayOutputStream e = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-            int code = Cli.run(new FetchCommand(), args);
-            return new Run(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    private static CliRun fetch(String... args) {
+        return CliRun.run(new FetchCommand(), args);
     }
 
     @Test
     void downloadsVerifiesCutsAndWritesTheSidecar() throws Exception {
         try (LoopbackServer server = new LoopbackServer(model)) {
-            Run r = fetch("tiny", "--catalog", catalog.toString(), "--out", out.toString(),
+            CliRun r = fetch("tiny", "--catalog", catalog.toString(), "--out", out.toString(),
                     "--url", server.url("tiny.onnx").toString());
             assertEquals(0, r.code(), r.out() + r.err());
             assertTrue(Arrays.equals(model, Files.readAllBytes(out.resolve("tiny-full.onnx"))));
@@ -140,7 +123,7 @@ class FetchCommandTest {
             assertTrue(r.err().contains("(100%)"), "plain progress lines off a terminal: " + r.err());
 
             // A second run finds the verified file and does not download again.
-            Run again = fetch("tiny", "--catalog", catalog.toString(), "--out", out.toString(),
+            CliRun again = fetch("tiny", "--catalog", catalog.toString(), "--out", out.toString(),
                     "--url", server.url("tiny.onnx").toString());
             assertEquals(0, again.code(), again.out() + again.err());
             assertEquals(1, server.requests());
@@ -154,7 +137,7 @@ class FetchCommandTest {
             Files.createDirectories(out);
             int have = model.length / 3;
             Files.write(Downloader.partFile(out.resolve("tiny-full.onnx")), Arrays.copyOf(model, have));
-            Run r = fetch("tiny", "--catalog", catalog.toString(), "--out", out.toString(),
+            CliRun r = fetch("tiny", "--catalog", catalog.toString(), "--out", out.toString(),
                     "--url", server.url("tiny.onnx").toString());
             assertEquals(0, r.code(), r.out() + r.err());
             assertEquals(List.of("bytes=" + have + "-"), server.ranges);
@@ -168,7 +151,7 @@ class FetchCommandTest {
         byte[] bad = model.clone();
         bad[bad.length - 5] ^= 0x40;
         try (LoopbackServer server = new LoopbackServer(bad)) {
-            Run r = fetch("tiny", "--catalog", catalog.toString(), "--out", out.toString(),
+            CliRun r = fetch("tiny", "--catalog", catalog.toString(), "--out", out.toString(),
                     "--url", server.url("tiny.onnx").toString());
             assertEquals(Cli.EXIT_FAILED, r.code());
             assertTrue(r.err().contains("error: ") && r.err().contains("sha256") && r.err().contains("deleted"),
@@ -181,17 +164,17 @@ class FetchCommandTest {
 
     @Test
     void anExportOnlyModelPointsToItsRecipe() {
-        Run r = fetch("recipe", "--catalog", catalog.toString(), "--out", out.toString());
+        CliRun r = fetch("recipe", "--catalog", catalog.toString(), "--out", out.toString());
         assertEquals(Cli.EXIT_FAILED, r.code());
         assertTrue(r.err().contains("tools/export/keras_resnet50_to_onnx.py"), r.err());
     }
 
     @Test
     void anUnknownNameListsTheCatalogAndListWorks() {
-        Run r = fetch("resnet99", "--catalog", catalog.toString());
+        CliRun r = fetch("resnet99", "--catalog", catalog.toString());
         assertEquals(Cli.EXIT_FAILED, r.code());
         assertTrue(r.err().contains("recipe, tiny"), r.err());
-        Run list = fetch("--list", "--catalog", catalog.toString());
+        CliRun list = fetch("--list", "--catalog", catalog.toString());
         assertEquals(0, list.code());
         assertTrue(list.out().contains("tiny") && list.out().contains("tiny-notop.onnx"), list.out());
     }
@@ -199,7 +182,7 @@ class FetchCommandTest {
     @Test
     void theRepositoryCatalogIsFoundByDefault() {
         // Run from the module folder: no ./models here, so the catalog beside the build output is used.
-        Run list = fetch("--list");
+        CliRun list = fetch("--list");
         assertEquals(0, list.code(), list.err());
         assertTrue(list.out().contains("resnet50-v1-12") && list.out().contains("resnet50-notop.onnx"), list.out());
     }

@@ -4,9 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -15,14 +12,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.transfer4j.backbone.onnx.Inspect;
 import org.transfer4j.backbone.onnx.OnnxModels;
-import org.transfer4j.backbone.onnx.OnnxTestModels;
 import org.transfer4j.backbone.onnx.OnnxTestModels.Ending;
+import org.transfer4j.backbone.onnx.OnnxTestModels;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.backbone.spec.Layout;
 import org.transfer4j.backbone.spec.Preset;
 import org.transfer4j.head.HeadFiles;
 import org.transfer4j.head.HeadWeights;
 import org.transfer4j.tools.Cli;
+import org.transfer4j.tools.CliRun;
 import org.transfer4j.tools.ModelCommand;
 
 /** model.jar end to end through the CLI runner: exit codes, printed facts, files written. */
@@ -30,23 +28,8 @@ class ModelCommandTest {
     @TempDir
     Path dir;
 
-    record Run(int code, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        ByteArrayOutputStream e = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-            int code = Cli.run(new ModelCommand(), args);
-            return new Run(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    private static CliRun run(String... args) {
+        return CliRun.run(new ModelCommand(), args);
     }
 
     @Test
@@ -54,17 +37,17 @@ class ModelCommandTest {
         Path full = OnnxTestModels.write(Ending.CLASSIFIER, 1, dir.resolve("full.onnx"));
         Path notop = dir.resolve("notop.onnx");
 
-        Run cut = run("cut", "--in", full.toString(), "--out", notop.toString());
+        CliRun cut = run("cut", "--in", full.toString(), "--out", notop.toString());
 
         assertEquals(0, cut.code(), cut.err());
         assertTrue(cut.out().contains("[N,4]"), cut.out());
         assertTrue(Files.exists(dir.resolve("notop.json")));
-        Run inspect = run("inspect", notop.toString());
+        CliRun inspect = run("inspect", notop.toString());
         assertEquals(0, inspect.code(), inspect.err());
         assertTrue(inspect.out().contains("image float [batch, 3, 8, 8]"), inspect.out());
         assertTrue(inspect.out().contains("features float [batch, 4]"), inspect.out());
         assertTrue(inspect.out().contains("transfer4j.spec"), inspect.out());
-        Run json = run("inspect", "--json", notop.toString());
+        CliRun json = run("inspect", "--json", notop.toString());
         assertTrue(json.out().contains("\"outputs\""), json.out());
     }
 
@@ -72,7 +55,7 @@ class ModelCommandTest {
     void cutWithoutPoolingFailsWithOneLineSuggestingAt() throws Exception {
         Path full = OnnxTestModels.write(Ending.NO_POOLING, 2, dir.resolve("flat.onnx"));
 
-        Run r = run("cut", "--in", full.toString(), "--out", dir.resolve("x.onnx").toString());
+        CliRun r = run("cut", "--in", full.toString(), "--out", dir.resolve("x.onnx").toString());
 
         assertEquals(Cli.EXIT_FAILED, r.code());
         assertTrue(r.err().startsWith("error: "), r.err());
@@ -86,7 +69,7 @@ class ModelCommandTest {
         Path headDir = dir.resolve("head");
         HeadFiles.write(headDir, head(OnnxModels.sha256(backbone)), null);
 
-        Run r = run("compose", "--backbone", backbone.toString(), "--head", headDir.toString());
+        CliRun r = run("compose", "--backbone", backbone.toString(), "--head", headDir.toString());
 
         assertEquals(0, r.code(), r.err());
         Inspect info = Inspect.of(headDir.resolve("model.onnx"));
@@ -102,7 +85,7 @@ class ModelCommandTest {
         HeadFiles.write(headDir, head("cd".repeat(32)), null);
         Path out = dir.resolve("m.onnx");
 
-        Run r = run("compose", "--backbone", backbone.toString(), "--head", headDir.toString(), "--out",
+        CliRun r = run("compose", "--backbone", backbone.toString(), "--head", headDir.toString(), "--out",
                 out.toString());
 
         assertEquals(Cli.EXIT_FAILED, r.code());
@@ -115,7 +98,7 @@ class ModelCommandTest {
     void generateWritesTheDefaultBackboneAndItsSidecar() throws Exception {
         Path out = dir.resolve("models/resnet50-generated.onnx");
 
-        Run r = run("generate", "resnet50", "--out", out.toString(), "--seed", "5");
+        CliRun r = run("generate", "resnet50", "--out", out.toString(), "--seed", "5");
 
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("NOT pretrained"), r.out());
@@ -127,7 +110,7 @@ class ModelCommandTest {
 
     @Test
     void missingRequiredOptionIsAUsageError() {
-        Run r = run("cut", "--in", "x.onnx");
+        CliRun r = run("cut", "--in", "x.onnx");
         assertEquals(Cli.EXIT_USAGE, r.code());
     }
 

@@ -20,6 +20,7 @@ import org.transfer4j.head.HeadWeights;
 import org.transfer4j.head.inference.Composer;
 import org.transfer4j.testing.TinyModels;
 import org.transfer4j.tools.BenchCommand;
+import org.transfer4j.tools.CliRun;
 
 /** bench.jar predict on a tiny composed model: the JSON fields and the three ways of finding the backbone. */
 class PredictBenchTest {
@@ -45,7 +46,7 @@ class PredictBenchTest {
         List<String> args = new java.util.ArrayList<>(List.of("predict", "--model", composed.toString(),
                 "--seconds", "0.2", "--warmup", "2", "--threads", "1"));
         args.addAll(List.of(extra));
-        PredictCommandTest.Run r = PredictCommandTest.runWith(new BenchCommand(), args.toArray(String[]::new));
+        CliRun r = CliRun.run(new BenchCommand(), args.toArray(String[]::new));
         assertEquals(0, r.code(), r.err());
         return JsonParser.parseString(r.out().strip()).getAsJsonObject();
     }
@@ -68,7 +69,7 @@ class PredictBenchTest {
         Path alone = dir.resolve("alone");
         Files.createDirectories(alone);
         Path copy = Files.copy(composed, alone.resolve("model.onnx"));
-        PredictCommandTest.Run r = PredictCommandTest.runWith(new BenchCommand(), "predict", "--model",
+        CliRun r = CliRun.run(new BenchCommand(), "predict", "--model",
                 copy.toString(), "--seconds", "0.2", "--warmup", "1", "--threads", "1");
         assertEquals(0, r.code(), r.err());
         assertEquals("pruned", JsonParser.parseString(r.out().strip()).getAsJsonObject().get("backbone_source")

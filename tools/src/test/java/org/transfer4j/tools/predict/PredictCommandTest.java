@@ -8,10 +8,7 @@ import com.google.gson.JsonParser;
 import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -31,6 +28,7 @@ import org.transfer4j.head.TrainingConfig;
 import org.transfer4j.head.inference.Composer;
 import org.transfer4j.testing.TinyModels;
 import org.transfer4j.tools.Cli;
+import org.transfer4j.tools.CliRun;
 import org.transfer4j.tools.PredictCommand;
 
 /**
@@ -76,38 +74,15 @@ class PredictCommandTest {
         ImageIO.write(img, name.substring(name.lastIndexOf('.') + 1), file.toFile());
     }
 
-    record Run(int code, String out, String err) {
-        List<String> outLines() {
-            return out.isBlank() ? List.of() : List.of(out.strip().split("\\R"));
-        }
-    }
-
-    static Run run(String... args) {
-        return runWith(new PredictCommand(), args);
-    }
-
-    /** Runs any picocli command through {@link Cli#run}, capturing stdout and stderr. */
-    static synchronized Run runWith(Object command, String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Cli.run(command, args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    static CliRun run(String... args) {
+        return CliRun.run(new PredictCommand(), args);
     }
 
     @Test
     void textOutputListsEveryImageAndABadFileDoesNotStopTheRun() throws IOException {
         Path bad = dir.resolve("broken.png");
         Files.write(bad, new byte[] {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3});
-        Run r = run("--backbone", backbone.toString(), "--head", head.toString(), "--device", "cpu",
+        CliRun r = run("--backbone", backbone.toString(), "--head", head.toString(), "--device", "cpu",
                 images.toString(), bad.toString());
         assertEquals(0, r.code(), r.err());
         List<String> lines = r.outLines();
@@ -123,7 +98,7 @@ class PredictCommandTest {
     void jsonLinesHavePathLabelProbabilityAndTop() throws IOException {
         Path bad = dir.resolve("broken2.jpg");
         Files.write(bad, new byte[] {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF, 0});
-        Run r = run("--backbone", backbone.toString(), "--head", head.toString(), "--device", "cpu", "--json",
+        CliRun r = run("--backbone", backbone.toString(), "--head", head.toString(), "--device", "cpu", "--json",
                 "--top", "2", bad.toString(), images.resolve("red/r1.png").toString());
         assertEquals(0, r.code(), r.err());
         List<String> lines = r.outLines();
@@ -141,9 +116,9 @@ class PredictCommandTest {
 
     @Test
     void composedModelAnswersLikeBackbonePlusHead() {
-        Run twoPart = run("--backbone", backbone.toString(), "--head", head.toString(), "--device", "cpu", "--json",
+        CliRun twoPart = run("--backbone", backbone.toString(), "--head", head.toString(), "--device", "cpu", "--json",
                 images.toString());
-        Run one = run("--model", composed.toString(), "--device", "cpu", "--json", images.toString());
+        CliRun one = run("--model", composed.toString(), "--device", "cpu", "--json", images.toString());
         assertEquals(0, one.code(), one.err());
         List<String> a = twoPart.outLines();
         List<String> b = one.outLines();
@@ -161,14 +136,14 @@ class PredictCommandTest {
     void nothingPredictableExitsOne() throws IOException {
         Path bad = dir.resolve("only-bad.gif");
         Files.writeString(bad, "not a gif");
-        Run r = run("--backbone", backbone.toString(), "--head", head.toString(), "--device", "cpu", bad.toString());
+        CliRun r = run("--backbone", backbone.toString(), "--head", head.toString(), "--device", "cpu", bad.toString());
         assertEquals(Cli.EXIT_FAILED, r.code());
         assertTrue(r.err().contains("none of the 1 files could be predicted"), r.err());
     }
 
     @Test
     void evaluateReportsAccuracyPerClassAndConfusion() {
-        Run json = run("--backbone", backbone.toString(), "--head", head.toString(), "--device", "cpu", "--json",
+        CliRun json = run("--backbone", backbone.toString(), "--head", head.toString(), "--device", "cpu", "--json",
                 "--evaluate", images.toString());
         assertEquals(0, json.code(), json.err());
         JsonObject o = JsonParser.parseString(json.out().strip()).getAsJsonObject();
@@ -177,7 +152,7 @@ class PredictCommandTest {
         assertEquals(2, o.getAsJsonObject("per_class").getAsJsonObject("red").get("support").getAsInt());
         assertEquals("[[1,0],[0,2]]", o.getAsJsonArray("confusion").toString());
 
-        Run text = run("--backbone", backbone.toString(), "--head", head.toString(), "--device", "cpu",
+        CliRun text = run("--backbone", backbone.toString(), "--head", head.toString(), "--device", "cpu",
                 "--evaluate", images.toString());
         assertEquals(0, text.code(), text.err());
         assertTrue(text.out().startsWith("accuracy 1.0000 (3 of 3 images right)"), text.out());
@@ -187,7 +162,7 @@ class PredictCommandTest {
     @Test
     void headOfAnotherBackboneIsAOneLineError() {
         Path other = TinyModels.builder().size(16, 16).inputName("x").write(dir.resolve("other.onnx"));
-        Run r = run("--backbone", other.toString(), "--head", head.toString(), "--device", "cpu",
+        CliRun r = run("--backbone", other.toString(), "--head", head.toString(), "--device", "cpu",
                 images.toString());
         assertEquals(Cli.EXIT_FAILED, r.code());
         assertTrue(r.err().startsWith("error: ") && r.err().contains("sha256"), r.err());

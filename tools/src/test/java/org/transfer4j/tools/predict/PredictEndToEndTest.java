@@ -9,11 +9,12 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.transfer4j.testing.SharedData;
+import org.transfer4j.tools.CliRun;
 import org.transfer4j.tools.ExtractCommand;
 import org.transfer4j.tools.ModelCommand;
 import org.transfer4j.tools.PredictCommand;
 import org.transfer4j.tools.TrainHeadCommand;
-import org.transfer4j.testing.SharedData;
 
 /**
  * Issue 5 acceptance, the whole user path on real photos: extract hymenoptera train and val with the int8
@@ -32,15 +33,15 @@ class PredictEndToEndTest {
         Path data = SharedData.require("data/hymenoptera");
         Path val = data.resolve("val");
         String b = bb.toString();
-        ok(PredictCommandTest.runWith(new ExtractCommand(), "--backbone", b, "--images", data.resolve("train")
+        ok(CliRun.run(new ExtractCommand(), "--backbone", b, "--images", data.resolve("train")
                 .toString(), "--out", dir.resolve("train").toString(), "--device", "cpu"));
-        ok(PredictCommandTest.runWith(new ExtractCommand(), "--backbone", b, "--images", val.toString(), "--out",
+        ok(CliRun.run(new ExtractCommand(), "--backbone", b, "--images", val.toString(), "--out",
                 dir.resolve("val").toString(), "--device", "cpu"));
         Path head = dir.resolve("head");
-        ok(PredictCommandTest.runWith(new TrainHeadCommand(), "--train", dir.resolve("train").toString(), "--val",
+        ok(CliRun.run(new TrainHeadCommand(), "--train", dir.resolve("train").toString(), "--val",
                 dir.resolve("val").toString(), "--out", head.toString(), "--epochs", "8"));
         Path model = dir.resolve("model.onnx");
-        ok(PredictCommandTest.runWith(new ModelCommand(), "compose", "--backbone", b, "--head", head.toString(),
+        ok(CliRun.run(new ModelCommand(), "compose", "--backbone", b, "--head", head.toString(),
                 "--out", model.toString()));
 
         JsonObject metrics = JsonParser.parseString(Files.readString(head.resolve("metrics.json")))
@@ -62,12 +63,12 @@ class PredictEndToEndTest {
         System.arraycopy(args, 0, all, 0, args.length);
         all[args.length] = "--device";
         all[args.length + 1] = "cpu";
-        PredictCommandTest.Run r = PredictCommandTest.runWith(new PredictCommand(), all);
+        CliRun r = CliRun.run(new PredictCommand(), all);
         ok(r);
         return JsonParser.parseString(r.out().strip()).getAsJsonObject();
     }
 
-    private static void ok(PredictCommandTest.Run r) {
+    private static void ok(CliRun r) {
         assertEquals(0, r.code(), r.err());
     }
 

@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonParser;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.transfer4j.head.HeadFiles;
 import org.transfer4j.tools.Cli;
+import org.transfer4j.tools.CliRun;
 import org.transfer4j.tools.TrainHeadCommand;
 
 class TrainHeadCommandTest {
@@ -24,23 +22,8 @@ class TrainHeadCommandTest {
     @TempDir
     Path tmp;
 
-    record Run(int exit, String out, String err) {
-    }
-
-    static Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Cli.run(new TrainHeadCommand(), args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    static CliRun run(String... args) {
+        return CliRun.run(new TrainHeadCommand(), args);
     }
 
     Path cache(String name, String[] classes, int images, char sha) throws Exception {
@@ -53,9 +36,9 @@ class TrainHeadCommandTest {
         Path train = cache("train", CLASSES, 30, 'a');
         Path val = cache("val", CLASSES, 12, 'a');
         Path head = tmp.resolve("head");
-        Run r = run("--train", train.toString(), "--val", val.toString(), "--out", head.toString(), "--hidden", "16",
+        CliRun r = run("--train", train.toString(), "--val", val.toString(), "--out", head.toString(), "--hidden", "16",
                 "--epochs", "15", "--batch", "16", "--baseline", "logistic");
-        assertEquals(0, r.exit(), r.err());
+        assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("epoch 1/15"), r.out());
         assertTrue(r.out().contains("baseline tribuo-logistic-regression"), r.out());
         for (String f : List.of("head.json", "head.bin", "metrics.json", "report.html", "curves.png",
@@ -80,10 +63,10 @@ class TrainHeadCommandTest {
         Path train = cache("train", CLASSES, 20, 'a');
         List<byte[]> bins = new ArrayList<>();
         for (String out : List.of("h1", "h2")) {
-            Run r = run("--train", train.toString(), "--val-split", "0.25", "--out", tmp.resolve(out).toString(),
+            CliRun r = run("--train", train.toString(), "--val-split", "0.25", "--out", tmp.resolve(out).toString(),
                     "--hidden", "32", "--epochs", "4", "--label-smoothing", "0.1", "--class-weights", "balanced",
                     "--seed", "7");
-            assertEquals(0, r.exit(), r.err());
+            assertEquals(0, r.code(), r.err());
             bins.add(Files.readAllBytes(tmp.resolve(out).resolve("head.bin")));
         }
         assertArrayEquals(bins.get(0), bins.get(1));
@@ -94,29 +77,29 @@ class TrainHeadCommandTest {
         // Two class folders, but every "bees" image failed to decode: the cache has rows of one class only.
         Path one = TestCaches.write(tmp.resolve("img-one"), tmp.resolve("one"), new String[] {"ants", "bees"}, 5,
                 24, 0, 8, 'a', 1, "bees");
-        Run r1 = run("--train", one.toString(), "--out", tmp.resolve("x").toString());
-        assertEquals(Cli.EXIT_FAILED, r1.exit());
+        CliRun r1 = run("--train", one.toString(), "--out", tmp.resolve("x").toString());
+        assertEquals(Cli.EXIT_FAILED, r1.code());
         assertTrue(r1.err().contains("error: ") && r1.err().contains("one class only"), r1.err());
 
         Path train = cache("train", CLASSES, 6, 'a');
         Path otherClasses = cache("val2", new String[] {"ants", "bees", "dogs"}, 4, 'a');
-        Run r2 = run("--train", train.toString(), "--val", otherClasses.toString(), "--out",
+        CliRun r2 = run("--train", train.toString(), "--val", otherClasses.toString(), "--out",
                 tmp.resolve("y").toString());
-        assertEquals(Cli.EXIT_FAILED, r2.exit());
+        assertEquals(Cli.EXIT_FAILED, r2.code());
         assertTrue(r2.err().contains("classes") && r2.err().contains("dogs"), r2.err());
 
         Path otherBackbone = cache("val3", CLASSES, 4, 'b');
-        Run r3 = run("--train", train.toString(), "--val", otherBackbone.toString(), "--out",
+        CliRun r3 = run("--train", train.toString(), "--val", otherBackbone.toString(), "--out",
                 tmp.resolve("z").toString());
-        assertEquals(Cli.EXIT_FAILED, r3.exit());
+        assertEquals(Cli.EXIT_FAILED, r3.code());
         assertTrue(r3.err().contains("another backbone") && r3.err().contains("b".repeat(64)), r3.err());
 
-        Run r4 = run("--train", train.toString(), "--out", tmp.resolve("w").toString(), "--dropout", "1.5");
-        assertEquals(Cli.EXIT_FAILED, r4.exit());
+        CliRun r4 = run("--train", train.toString(), "--out", tmp.resolve("w").toString(), "--dropout", "1.5");
+        assertEquals(Cli.EXIT_FAILED, r4.code());
         assertTrue(r4.err().contains("'dropout' is 1.5"), r4.err());
 
-        Run r5 = run("--train", tmp.resolve("missing").toString(), "--out", tmp.resolve("v").toString());
-        assertEquals(Cli.EXIT_FAILED, r5.exit());
+        CliRun r5 = run("--train", tmp.resolve("missing").toString(), "--out", tmp.resolve("v").toString());
+        assertEquals(Cli.EXIT_FAILED, r5.code());
         assertTrue(r5.err().contains("error: "), r5.err());
     }
 }
