@@ -38,7 +38,7 @@ class HeadTrainerTest {
 
     @Test
     void learnsSeparableClasses() throws Exception {
-        InMemoryRows rows = InMemoryRows.blobs(12, new int[] {40, 40, 40}, 2, 6, 1);
+        ArrayRows rows = TestRows.blobs(12, new int[] {40, 40, 40}, 2, 6, 1);
         var result = HeadTrainer.builder(small()).build().train(rows, null);
         assertTrue(result.validation().accuracy() >= 0.9, "val accuracy " + result.validation().accuracy());
         assertTrue(result.training().accuracy() >= 0.9, "train accuracy " + result.training().accuracy());
@@ -48,7 +48,7 @@ class HeadTrainerTest {
 
     @Test
     void softmaxRegressionTrainsToo() throws Exception {
-        InMemoryRows rows = InMemoryRows.blobs(12, new int[] {40, 40}, 1, 6, 2);
+        ArrayRows rows = TestRows.blobs(12, new int[] {40, 40}, 1, 6, 2);
         var result = HeadTrainer.builder(small().withHidden(0).withSchedule(LrSchedule.COSINE)).build()
                 .train(rows, null);
         assertTrue(result.validation().accuracy() >= 0.9, "val accuracy " + result.validation().accuracy());
@@ -58,7 +58,7 @@ class HeadTrainerTest {
     @Test
     void earlyStoppingRestoresTheBestEpoch() throws Exception {
         // Few noisy images, a big hidden layer and a high rate: validation loss falls, then rises as it overfits.
-        InMemoryRows rows = InMemoryRows.blobs(20, new int[] {25, 25}, 1, 1.5, 3);
+        ArrayRows rows = TestRows.blobs(20, new int[] {25, 25}, 1, 1.5, 3);
         TrainingConfig c = small().withHidden(128).withEpochs(60).withLearningRate(0.02).withDropout(0)
                 .withWeightDecay(0).withPatience(3).withValSplit(0.4);
         var result = HeadTrainer.builder(c).build().train(rows, null);
@@ -79,7 +79,7 @@ class HeadTrainerTest {
 
     @Test
     void balancedClassWeightsWeighTheLoss() throws Exception {
-        InMemoryRows rows = InMemoryRows.blobs(4, new int[] {30, 10}, 1, 2, 4);
+        ArrayRows rows = TestRows.blobs(4, new int[] {30, 10}, 1, 2, 4);
         HeadTrainer balanced = HeadTrainer.builder(small().withClassWeights(ClassWeights.BALANCED)).build();
         float[] w = balanced.classWeights(rows, ValidationSplit.all(rows));
         assertEquals(40.0 / (2 * 30), w[0], 1e-6);
@@ -111,7 +111,7 @@ class HeadTrainerTest {
 
     @Test
     void stratifiedSplitKeepsClassRatiosAndImagesTogether() {
-        InMemoryRows rows = InMemoryRows.blobs(3, new int[] {100, 50, 10}, 3, 1, 5);
+        ArrayRows rows = TestRows.blobs(3, new int[] {100, 50, 10}, 3, 1, 5);
         var split = ValidationSplit.stratified(rows, 0.2, 42);
         int[] valPerClass = new int[3];
         Set<String> valPaths = new HashSet<>();
@@ -132,7 +132,7 @@ class HeadTrainerTest {
 
     @Test
     void sameInputsAndSeedGiveIdenticalBytes() throws Exception {
-        InMemoryRows rows = InMemoryRows.blobs(16, new int[] {30, 30, 30}, 2, 3, 6);
+        ArrayRows rows = TestRows.blobs(16, new int[] {30, 30, 30}, 2, 3, 6);
         TrainingConfig c = small().withEpochs(4).withDropout(0.3).withLabelSmoothing(0.1)
                 .withClassWeights(ClassWeights.BALANCED).withWeightDecay(0.01).withSchedule(LrSchedule.COSINE);
         byte[] a = HeadFiles.encodeWeights(HeadTrainer.builder(c).build().train(rows, null).weights());
@@ -145,7 +145,7 @@ class HeadTrainerTest {
 
     @Test
     void resumeAfterInterruptionEqualsUninterruptedRun() throws Exception {
-        InMemoryRows rows = InMemoryRows.blobs(16, new int[] {30, 30}, 2, 2, 7);
+        ArrayRows rows = TestRows.blobs(16, new int[] {30, 30}, 2, 2, 7);
         TrainingConfig c = small().withEpochs(6).withDropout(0.2).withSchedule(LrSchedule.STEP);
         var whole = HeadTrainer.builder(c).build().train(rows, null);
         Path ckpt = dir.resolve("checkpoint.bin");
@@ -173,32 +173,29 @@ class HeadTrainerTest {
 
     @Test
     void refusesEmptyOneClassAndMismatchedInputs() {
-        InMemoryRows empty = new InMemoryRows(List.of("a", "b"), 4, InMemoryRows.sha('a'));
+        ArrayRows empty = TestRows.zeros(List.of("a", "b"), TestRows.spec(4, TestRows.sha('a')));
         var e1 = assertThrows(TrainingException.class, () -> HeadTrainer.builder(small()).build().train(empty, null));
         assertEquals(TrainingException.Reason.NO_ROWS, e1.reason());
-        InMemoryRows one = new InMemoryRows(List.of("a", "b"), 4, InMemoryRows.sha('a'));
-        one.add(new float[4], 0, 0, "a/1.jpg");
-        one.add(new float[4], 0, 0, "a/2.jpg");
+        ArrayRows one = TestRows.zeros(List.of("a", "b"), TestRows.spec(4, TestRows.sha('a')), "a/1.jpg", "a/2.jpg");
         var e2 = assertThrows(TrainingException.class, () -> HeadTrainer.builder(small()).build().train(one, null));
         assertEquals(TrainingException.Reason.ONE_CLASS, e2.reason());
-        InMemoryRows train = InMemoryRows.blobs(4, new int[] {5, 5}, 1, 1, 8);
-        InMemoryRows otherClasses = new InMemoryRows(List.of("class0", "other"), 4, InMemoryRows.sha('a'));
-        otherClasses.add(new float[4], 0, 0, "x.jpg");
+        ArrayRows train = TestRows.blobs(4, new int[] {5, 5}, 1, 1, 8);
+        ArrayRows otherClasses = TestRows.zeros(List.of("class0", "other"), TestRows.spec(4, TestRows.sha('a')),
+                "x.jpg");
         var e3 = assertThrows(TrainingException.class, () -> HeadTrainer.builder(small()).build()
                 .train(train, otherClasses));
         assertEquals(TrainingException.Reason.MISMATCH, e3.reason());
         assertTrue(e3.getMessage().contains("classes"), e3.getMessage());
-        InMemoryRows otherBackbone = new InMemoryRows(List.of("class0", "class1"), 4, InMemoryRows.sha('b'));
-        otherBackbone.add(new float[4], 0, 0, "x.jpg");
+        ArrayRows otherBackbone = TestRows.zeros(List.of("class0", "class1"), TestRows.spec(4, TestRows.sha('b')),
+                "x.jpg");
         var e4 = assertThrows(TrainingException.class, () -> HeadTrainer.builder(small()).build()
                 .train(train, otherBackbone));
         assertEquals(TrainingException.Reason.MISMATCH, e4.reason());
         assertTrue(e4.getMessage().contains("backbone"), e4.getMessage());
         // Same backbone file, other preprocessing (caffe instead of torch): features are not comparable.
-        InMemoryRows otherSpec = new InMemoryRows(List.of("class0", "class1"), 4,
+        ArrayRows otherSpec = TestRows.zeros(List.of("class0", "class1"),
                 org.transfer4j.backbone.spec.Preset.CAFFE.spec("input", org.transfer4j.backbone.spec.Layout.NCHW,
-                        224, 224).withFeatureDim(4).withModelSha256(InMemoryRows.sha('a')));
-        otherSpec.add(new float[4], 0, 0, "x.jpg");
+                        224, 224).withFeatureDim(4).withModelSha256(TestRows.sha('a')), "x.jpg");
         var e5 = assertThrows(TrainingException.class, () -> HeadTrainer.builder(small()).build()
                 .train(train, otherSpec));
         assertEquals(TrainingException.Reason.MISMATCH, e5.reason());
