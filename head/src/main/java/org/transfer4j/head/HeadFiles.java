@@ -14,14 +14,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.zip.CRC32;
 import org.transfer4j.backbone.ModelException;
 import org.transfer4j.backbone.io.AtomicFiles;
+import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.backbone.spec.SpecJson;
 
@@ -87,7 +85,7 @@ public final class HeadFiles {
         JsonObject w = new JsonObject();
         w.addProperty("file", BIN_FILE);
         w.addProperty("bytes", bin.length);
-        w.addProperty("sha256", sha256(bin));
+        w.addProperty("sha256", Hashes.sha256(bin));
         json.add("weights", w);
         if (info != null && info.provenance() != null) {
             json.add("provenance", json.remove("provenance"));
@@ -138,7 +136,7 @@ public final class HeadFiles {
         JsonElement weightsEl = json.get("weights");
         if (weightsEl != null && weightsEl.isJsonObject() && weightsEl.getAsJsonObject().has("sha256")) {
             String want = weightsEl.getAsJsonObject().get("sha256").getAsString();
-            String got = sha256(bin);
+            String got = Hashes.sha256(bin);
             if (!want.equals(got)) {
                 throw new ModelException(ModelException.Reason.INVALID_MODEL, binPath + ": sha256 " + got
                         + " differs from " + want + " recorded in " + jsonPath
@@ -281,11 +279,4 @@ public final class HeadFiles {
                 + "; train the head again");
     }
 
-    static String sha256(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-        }
-    }
 }

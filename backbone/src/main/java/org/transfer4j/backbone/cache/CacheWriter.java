@@ -4,7 +4,6 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import java.io.Closeable;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -17,13 +16,10 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -35,6 +31,7 @@ import org.transfer4j.backbone.extract.FeatureSink;
 import org.transfer4j.backbone.extract.ImageTask;
 import org.transfer4j.backbone.image.ImageDecodeException;
 import org.transfer4j.backbone.io.AtomicFiles;
+import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.spec.BackboneSpec;
 
 /**
@@ -498,7 +495,7 @@ public final class CacheWriter implements FeatureSink, Closeable {
                 boolean same = first.size() == size && first.mtime() == mtime;
                 if (!same) {
                     try {
-                        same = sha256(im.path()).equals(first.sha256());
+                        same = Hashes.sha256(im.path()).equals(first.sha256());
                     } catch (IOException e) {
                         same = false; // unreadable now: re-extraction will report it
                     }
@@ -610,7 +607,7 @@ public final class CacheWriter implements FeatureSink, Closeable {
         String sha;
         try {
             if (!rel.equals(lastHashPath)) {
-                lastHash = sha256(p.image().path());
+                lastHash = Hashes.sha256(p.image().path());
                 lastHashPath = rel;
             }
             sha = lastHash;
@@ -837,23 +834,5 @@ public final class CacheWriter implements FeatureSink, Closeable {
         } catch (IOException e) {
             cause.addSuppressed(e);
         }
-    }
-
-    /** Lowercase hex sha256 of a file's bytes. */
-    public static String sha256(Path file) throws IOException {
-        MessageDigest md;
-        try {
-            md = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is required of every Java platform", e);
-        }
-        byte[] buf = new byte[1 << 16];
-        try (InputStream in = Files.newInputStream(file)) {
-            int n;
-            while ((n = in.read(buf)) > 0) {
-                md.update(buf, 0, n);
-            }
-        }
-        return HexFormat.of().formatHex(md.digest());
     }
 }

@@ -3,7 +3,7 @@ package org.transfer4j.backbone.cache;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
+import org.transfer4j.backbone.io.Hashes;
 
 /**
  * Seeds of augmented views, derived from (run seed, image relative path, view) only: the same image gets the same
@@ -18,13 +18,9 @@ public final class ViewSeeds {
         if (view == 0) {
             return 0L;
         }
-        try {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            md.update(ByteBuffer.allocate(12).putLong(seed).putInt(view).array());
-            md.update(relativePath.getBytes(StandardCharsets.UTF_8));
-            return ByteBuffer.wrap(md.digest()).getLong();
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is required of every Java platform", e);
-        }
+        MessageDigest md = Hashes.newSha256();
+        md.update(ByteBuffer.allocate(12).putLong(seed).putInt(view).array());
+        md.update(relativePath.getBytes(StandardCharsets.UTF_8));
+        return ByteBuffer.wrap(md.digest()).getLong();
     }
 }

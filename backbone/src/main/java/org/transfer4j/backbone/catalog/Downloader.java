@@ -20,7 +20,7 @@ import java.util.OptionalLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.transfer4j.backbone.io.AtomicFiles;
-import org.transfer4j.backbone.onnx.OnnxModels;
+import org.transfer4j.backbone.io.Hashes;
 
 /**
  * Downloads a model file over HTTP(S), resumably and verified. Bytes go to {@code <target>.part}; an interrupted
@@ -170,7 +170,7 @@ public final class Downloader {
             if (Files.isRegularFile(target)) {
                 long size = Files.size(target);
                 // Hash only a file of the right size: a 100 MB read is not free.
-                String present = expected < 0 || size == expected ? OnnxModels.sha256(target) : null;
+                String present = expected < 0 || size == expected ? Hashes.sha256(target) : null;
                 if (present != null && (sha == null || present.equals(sha))) {
                     return new Result(target, size, present, null, 0, true);
                 }
@@ -194,7 +194,7 @@ public final class Downloader {
                                 + "another version of the file: check the URL, or point --url at a mirror",
                         url, size, expected));
             }
-            String actual = OnnxModels.sha256(part);
+            String actual = Hashes.sha256(part);
             if (sha != null && !actual.equals(sha)) {
                 Files.deleteIfExists(part);
                 throw new DownloadException(DownloadException.Reason.CHECKSUM_MISMATCH, String.format(Locale.ROOT,

@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.transfer4j.backbone.ModelException;
+import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.backbone.spec.Layout;
 import org.transfer4j.backbone.spec.Preset;
@@ -253,7 +254,7 @@ public final class GraphSurgery {
                     + java.util.Arrays.toString(check) + " instead of [1," + dim + "]; please report this model");
         }
         OnnxModels.save(cutModel, out);
-        BackboneSpec withSha = spec.withModelSha256(OnnxModels.sha256(out));
+        BackboneSpec withSha = spec.withModelSha256(Hashes.sha256(out));
         Path sidecar = sidecarOf(out);
         SpecJson.write(withSha, sidecar);
         return new CutResult(out, sidecar, cut, cutProducer.getOpType(), dim, dequantized, removed,

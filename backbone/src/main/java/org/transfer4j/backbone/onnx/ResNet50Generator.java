@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.backbone.spec.Layout;
 import org.transfer4j.backbone.spec.Preset;
@@ -61,7 +62,7 @@ public final class ResNet50Generator {
     public static BackboneSpec write(Path out, long seed) throws IOException {
         ModelProto model = build(seed);
         OnnxModels.save(model, out);
-        BackboneSpec spec = spec().withModelSha256(OnnxModels.sha256(out));
+        BackboneSpec spec = spec().withModelSha256(Hashes.sha256(out));
         SpecJson.write(spec, GraphSurgery.sidecarOf(out));
         return spec;
     }

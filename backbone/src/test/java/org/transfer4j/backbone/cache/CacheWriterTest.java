@@ -24,6 +24,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.transfer4j.backbone.dataset.Dataset;
+import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.spec.Interpolation;
 import org.transfer4j.backbone.spec.Layout;
 import org.transfer4j.backbone.spec.Preset;
@@ -91,7 +92,7 @@ class CacheWriterTest {
             assertEquals(1, r.label(11));
             byte[] bytes = Files.readAllBytes(root.resolve("bees/sub/b4.png"));
             assertArrayEquals(FakeExtraction.features(bytes, 0), r.features(11));
-            assertEquals(CacheWriter.sha256(root.resolve("bees/sub/b4.png")), r.sha256(11));
+            assertEquals(Hashes.sha256(root.resolve("bees/sub/b4.png")), r.sha256(11));
             assertEquals(FakeExtraction.spec(), r.spec());
             assertEquals(1, r.errors().size());
             assertEquals("bees/broken.jpg", r.errors().get(0).path());

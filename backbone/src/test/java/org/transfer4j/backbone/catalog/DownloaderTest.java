@@ -15,7 +15,7 @@ import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.transfer4j.backbone.onnx.OnnxModels;
+import org.transfer4j.backbone.io.Hashes;
 
 /** The downloader against a loopback HTTP server: full, resumed, refused. Never touches the internet. */
 class DownloaderTest {
@@ -27,16 +27,6 @@ class DownloaderTest {
 
     @TempDir
     Path dir;
-
-    private static String sha(byte[] b) throws Exception {
-        Path f = Files.createTempFile("sha", ".bin");
-        try {
-            Files.write(f, b);
-            return OnnxModels.sha256(f);
-        } finally {
-            Files.delete(f);
-        }
-    }
 
     private static Downloader quiet(List<String> messages, List<long[]> progress) {
         return Downloader.builder().optResponseTimeout(Duration.ofSeconds(20))
@@ -59,10 +49,10 @@ class DownloaderTest {
         try (LoopbackServer server = new LoopbackServer(DATA)) {
             Path target = dir.resolve("m.onnx");
             Downloader.Result r = quiet(new ArrayList<>(), progress)
-                    .download(server.url("m.onnx"), target, DATA.length, sha(DATA));
+                    .download(server.url("m.onnx"), target, DATA.length, Hashes.sha256(DATA));
             assertArrayEquals(DATA, Files.readAllBytes(target));
             assertEquals(DATA.length, r.size());
-            assertEquals(sha(DATA), r.sha256());
+            assertEquals(Hashes.sha256(DATA), r.sha256());
             assertEquals(0, r.resumedFrom());
             assertFalse(r.alreadyPresent());
             assertFalse(Files.exists(Downloader.partFile(target)));
@@ -81,10 +71,10 @@ class DownloaderTest {
             Files.write(Downloader.partFile(target), Arrays.copyOf(DATA, have));
             List<String> messages = new ArrayList<>();
             Downloader.Result r = quiet(messages, new ArrayList<>())
-                    .download(server.url("m.onnx"), target, DATA.length, sha(DATA));
+                    .download(server.url("m.onnx"), target, DATA.length, Hashes.sha256(DATA));
             assertEquals(List.of("bytes=" + have + "-"), server.ranges);
             assertEquals(have, r.resumedFrom());
-            assertEquals(sha(DATA), OnnxModels.sha256(target));
+            assertEquals(Hashes.sha256(DATA), Hashes.sha256(target));
             assertTrue(messages.stream().anyMatch(m -> m.contains("resuming")), messages.toString());
         }
     }
@@ -96,14 +86,14 @@ class DownloaderTest {
             Downloader d = quiet(new ArrayList<>(), new ArrayList<>());
             server.breakNextAfter(700_000);
             DownloadException e = assertThrows(DownloadException.class,
-                    () -> d.download(server.url("m.onnx"), target, DATA.length, sha(DATA)));
+                    () -> d.download(server.url("m.onnx"), target, DATA.length, Hashes.sha256(DATA)));
             assertEquals(DownloadException.Reason.NETWORK, e.reason());
             assertTrue(e.getMessage().contains("again"), e.getMessage());
             long kept = Files.size(Downloader.partFile(target));
             assertTrue(kept > 0 && kept < DATA.length, "kept " + kept);
             assertFalse(Files.exists(target));
 
-            Downloader.Result r = d.download(server.url("m.onnx"), target, DATA.length, sha(DATA));
+            Downloader.Result r = d.download(server.url("m.onnx"), target, DATA.length, Hashes.sha256(DATA));
             assertEquals("bytes=" + kept + "-", server.ranges.get(1));
             assertEquals(kept, r.resumedFrom());
             assertArrayEquals(DATA, Files.readAllBytes(target));
@@ -118,7 +108,7 @@ class DownloaderTest {
             Arrays.fill(junk, (byte) 0x55);
             Files.write(Downloader.partFile(target), junk);
             Downloader.Result r = quiet(new ArrayList<>(), new ArrayList<>())
-                    .download(server.url("m.onnx"), target, DATA.length, sha(DATA));
+                    .download(server.url("m.onnx"), target, DATA.length, Hashes.sha256(DATA));
             assertEquals(List.of("bytes=5000-"), server.ranges);
             assertEquals(0, r.resumedFrom(), "a 200 answer replaces the partial file");
             assertArrayEquals(DATA, Files.readAllBytes(target));
@@ -133,9 +123,9 @@ class DownloaderTest {
             Path target = dir.resolve("m.onnx");
             DownloadException e = assertThrows(DownloadException.class,
                     () -> quiet(new ArrayList<>(), new ArrayList<>())
-                            .download(server.url("m.onnx"), target, DATA.length, sha(DATA)));
+                            .download(server.url("m.onnx"), target, DATA.length, Hashes.sha256(DATA)));
             assertEquals(DownloadException.Reason.CHECKSUM_MISMATCH, e.reason());
-            assertTrue(e.getMessage().contains(sha(bad)) && e.getMessage().contains(sha(DATA)), e.getMessage());
+            assertTrue(e.getMessage().contains(Hashes.sha256(bad)) && e.getMessage().contains(Hashes.sha256(DATA)), e.getMessage());
             assertTrue(e.getMessage().contains("deleted"), e.getMessage());
             assertFalse(Files.exists(target));
             assertFalse(Files.exists(Downloader.partFile(target)));
@@ -149,7 +139,7 @@ class DownloaderTest {
             Path target = dir.resolve("m.onnx");
             DownloadException e = assertThrows(DownloadException.class,
                     () -> quiet(new ArrayList<>(), new ArrayList<>())
-                            .download(server.url("m.onnx"), target, DATA.length, sha(DATA)));
+                            .download(server.url("m.onnx"), target, DATA.length, Hashes.sha256(DATA)));
             assertEquals(DownloadException.Reason.SIZE_MISMATCH, e.reason());
             assertTrue(e.getMessage().contains(String.valueOf(shorter.length))
                     && e.getMessage().contains(String.valueOf(DATA.length)), e.getMessage());
@@ -167,7 +157,7 @@ class DownloaderTest {
             Files.write(Downloader.partFile(target), Arrays.copyOf(DATA, 1000));
             DownloadException e = assertThrows(DownloadException.class,
                     () -> quiet(new ArrayList<>(), new ArrayList<>())
-                            .download(server.url("m.onnx"), target, DATA.length, sha(DATA)));
+                            .download(server.url("m.onnx"), target, DATA.length, Hashes.sha256(DATA)));
             assertEquals(DownloadException.Reason.SIZE_MISMATCH, e.reason());
             assertFalse(Files.exists(Downloader.partFile(target)));
         }
@@ -179,7 +169,7 @@ class DownloaderTest {
             Path target = dir.resolve("m.onnx");
             Files.write(target, DATA);
             Downloader.Result r = quiet(new ArrayList<>(), new ArrayList<>())
-                    .download(server.url("m.onnx"), target, DATA.length, sha(DATA));
+                    .download(server.url("m.onnx"), target, DATA.length, Hashes.sha256(DATA));
             assertTrue(r.alreadyPresent());
             assertEquals(0, server.requests());
         }
@@ -192,12 +182,12 @@ class DownloaderTest {
             Path target = dir.resolve("m.onnx");
             Downloader d = quiet(new ArrayList<>(), new ArrayList<>());
             DownloadException e = assertThrows(DownloadException.class,
-                    () -> d.download(missing.url("m.onnx"), target, DATA.length, sha(DATA)));
+                    () -> d.download(missing.url("m.onnx"), target, DATA.length, Hashes.sha256(DATA)));
             assertEquals(DownloadException.Reason.HTTP_STATUS, e.reason());
             assertTrue(e.getMessage().contains("404"), e.getMessage());
 
             Downloader.Result r = d.download(List.of(missing.url("m.onnx"), good.url("m.onnx")), target,
-                    DATA.length, sha(DATA));
+                    DATA.length, Hashes.sha256(DATA));
             assertEquals(good.url("m.onnx"), r.source());
             assertArrayEquals(DATA, Files.readAllBytes(target));
         }

@@ -15,6 +15,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.transfer4j.backbone.ModelException;
+import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.onnx.OnnxTestModels.Ending;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.backbone.spec.Layout;
@@ -71,7 +72,7 @@ class GraphSurgeryTest {
         assertEquals(8, spec.height());
         assertEquals("features", spec.outputName());
         assertEquals(4, spec.featureDim());
-        assertEquals(OnnxModels.sha256(notop), spec.modelSha256());
+        assertEquals(Hashes.sha256(notop), spec.modelSha256());
         assertFalse(r.warnings().isEmpty(), "an assumed preset must be pointed out");
         // The spec is also embedded (without the hash, which cannot be inside the file it hashes).
         BackboneSpec embedded = SpecJson.fromJson(OnnxModels.metadata(OnnxModels.load(notop),

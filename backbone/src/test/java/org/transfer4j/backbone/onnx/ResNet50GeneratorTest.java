@@ -15,6 +15,7 @@ import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.backbone.spec.SpecJson;
 
@@ -107,7 +108,7 @@ class ResNet50GeneratorTest {
         assertEquals("features", meta.outputName());
         BackboneSpec sidecar = SpecJson.read(dir.resolve("resnet50-generated.json"));
         assertEquals(written, sidecar);
-        assertEquals(OnnxModels.sha256(file), sidecar.modelSha256());
+        assertEquals(Hashes.sha256(file), sidecar.modelSha256());
         assertTrue(OnnxModels.metadata(model, ResNet50Generator.META_GENERATOR).orElseThrow().contains("\"seed\":42"));
     }
 

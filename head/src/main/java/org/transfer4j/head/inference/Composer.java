@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Set;
 import org.transfer4j.backbone.ModelException;
 import org.transfer4j.backbone.ModelException.Reason;
+import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.onnx.Graphs;
 import org.transfer4j.backbone.onnx.OnnxModels;
 import org.transfer4j.backbone.onnx.OnnxOps;
@@ -105,7 +106,7 @@ public final class Composer {
 
         ModelProto model = OnnxModels.load(backbone);
         OnnxModels.requireEmbeddedData(model, backbone);
-        String sha = OnnxModels.sha256(backbone);
+        String sha = Hashes.sha256(backbone);
         BackboneSpec spec = head.spec();
         if (spec.modelSha256() != null && !spec.modelSha256().equals(sha)) {
             throw new ModelException(Reason.INCOMPATIBLE, "the head was trained on features of a backbone with "

@@ -8,7 +8,7 @@ import org.transfer4j.backbone.ModelException;
 import org.transfer4j.backbone.ModelException.Reason;
 import org.transfer4j.backbone.extract.Backbone;
 import org.transfer4j.backbone.extract.BackboneOptions;
-import org.transfer4j.backbone.onnx.OnnxModels;
+import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.head.HeadWeights;
 
@@ -75,7 +75,7 @@ final class TwoPartEngine implements Engine {
 
     private static String sha256(Path file, ModelException pending) throws ModelException {
         try {
-            return OnnxModels.sha256(file);
+            return Hashes.sha256(file);
         } catch (IOException io) {
             pending.addSuppressed(io);
             throw pending;

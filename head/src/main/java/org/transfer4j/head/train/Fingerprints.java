@@ -4,9 +4,8 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import org.transfer4j.backbone.cache.FeatureRows;
+import org.transfer4j.backbone.io.Hashes;
 
 /**
  * Content hashes of feature rows: recorded in a head's provenance and used to refuse resuming a checkpoint with
@@ -18,7 +17,7 @@ public final class Fingerprints {
     }
 
     public static String sha256(FeatureRows rows) {
-        MessageDigest md = newDigest();
+        MessageDigest md = Hashes.newSha256();
         md.update(String.join("\n", rows.classes()).getBytes(StandardCharsets.UTF_8));
         md.update(("\n" + rows.spec().modelSha256() + "\n" + rows.featureDim() + "\n" + rows.rowCount() + "\n")
                 .getBytes(StandardCharsets.UTF_8));
@@ -34,18 +33,11 @@ public final class Fingerprints {
             md.update(rows.path(r).getBytes(StandardCharsets.UTF_8));
             md.update((byte) 0);
         }
-        return HexFormat.of().formatHex(md.digest());
+        return Hashes.hex(md.digest());
     }
 
     public static String sha256(String text) {
-        return HexFormat.of().formatHex(newDigest().digest(text.getBytes(StandardCharsets.UTF_8)));
+        return Hashes.sha256(text.getBytes(StandardCharsets.UTF_8));
     }
 
-    private static MessageDigest newDigest() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-        }
-    }
 }

@@ -13,6 +13,7 @@ import java.util.Properties;
 import org.transfer4j.backbone.Transfer4jException;
 import org.transfer4j.backbone.cache.CacheReader;
 import org.transfer4j.backbone.cache.FeatureRows;
+import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.onnx.OnnxModels;
 import org.transfer4j.head.HeadFiles;
 import org.transfer4j.head.HeadInfo;
@@ -133,7 +134,7 @@ public final class HeadTrainingRun {
         }
         HeadFiles.Contents head = HeadFiles.read(out);
         String expected = head.weights().spec().modelSha256();
-        if (expected != null && !expected.equals(OnnxModels.sha256(backbone))) {
+        if (expected != null && !expected.equals(Hashes.sha256(backbone))) {
             return "no model.onnx: " + backbone + " changed since the cache was made (sha256 differs)" + later;
         }
         Path model = out.resolve(MODEL_FILE);

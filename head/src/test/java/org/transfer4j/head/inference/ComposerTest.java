@@ -16,6 +16,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.transfer4j.backbone.ModelException;
+import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.onnx.Inspect;
 import org.transfer4j.backbone.onnx.OnnxModels;
 import org.transfer4j.backbone.onnx.OnnxTestModels;
@@ -116,7 +117,7 @@ class ComposerTest {
 
         assertEquals(ModelException.Reason.INCOMPATIBLE, e.reason());
         assertTrue(e.getMessage().contains("ab".repeat(32)), e.getMessage());
-        assertTrue(e.getMessage().contains(OnnxModels.sha256(backbone)), e.getMessage());
+        assertTrue(e.getMessage().contains(Hashes.sha256(backbone)), e.getMessage());
         assertFalse(Files.exists(out));
     }
 
@@ -136,7 +137,7 @@ class ComposerTest {
 
     private static BackboneSpec spec(Path backbone, String output) throws Exception {
         return Preset.TORCH.spec(OnnxTestModels.INPUT, Layout.NCHW, OnnxTestModels.SIDE, OnnxTestModels.SIDE)
-                .withOutputName(output).withFeatureDim(D).withModelSha256(OnnxModels.sha256(backbone));
+                .withOutputName(output).withFeatureDim(D).withModelSha256(Hashes.sha256(backbone));
     }
 
     private static HeadWeights randomHead(int d, int hidden, BackboneSpec spec, long seed) {

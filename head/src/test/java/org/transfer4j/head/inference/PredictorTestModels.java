@@ -13,14 +13,12 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.transfer4j.backbone.ModelException;
+import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.backbone.spec.Layout;
 import org.transfer4j.backbone.spec.Preset;
@@ -68,7 +66,7 @@ final class PredictorTestModels {
             ModelProto bb = model(graph(size, features, convW, convB, fixedBatch1));
             Files.write(backbone, bb.toByteArray());
             BackboneSpec spec = Preset.TORCH.spec("input", Layout.NCHW, size, size).withOutputName("features")
-                    .withFeatureDim(features).withModelSha256(sha256(backbone));
+                    .withFeatureDim(features).withModelSha256(Hashes.sha256(backbone));
             SpecJson.write(spec, dir.resolve("backbone.json"));
 
             HeadWeights head = new HeadWeights(classes, features, hidden, hidden == 0 ? new float[0] : w1,
@@ -91,13 +89,6 @@ final class PredictorTestModels {
         return a;
     }
 
-    static String sha256(Path file) throws IOException {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
     private static ModelProto model(GraphProto graph) {
         return ModelProto.newBuilder().setIrVersion(7).setProducerName("transfer4j-tests")

@@ -21,6 +21,7 @@ import org.transfer4j.backbone.extract.Backbone;
 import org.transfer4j.backbone.extract.BackboneOptions;
 import org.transfer4j.backbone.extract.Device;
 import org.transfer4j.backbone.image.RgbImage;
+import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.onnx.Graphs;
 import org.transfer4j.backbone.onnx.OnnxModels;
 import org.transfer4j.backbone.preprocess.Preprocessor;
@@ -201,7 +202,7 @@ public final class PredictBench implements Callable<Integer> {
         Path dir = model.toAbsolutePath().getParent();
         Path file = dir.resolve(o.get("backboneFile").getAsString());
         if (!Files.isRegularFile(file) || file.equals(model.toAbsolutePath())
-                || !OnnxModels.sha256(file).equals(o.get("backboneSha256").getAsString())) {
+                || !Hashes.sha256(file).equals(o.get("backboneSha256").getAsString())) {
             return null;
         }
         return file;

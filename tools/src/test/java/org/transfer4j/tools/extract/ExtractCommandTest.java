@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.transfer4j.backbone.cache.CacheReader;
 import org.transfer4j.backbone.cache.Float16;
+import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.testing.TinyModels;
 import org.transfer4j.tools.CliRun;
 import org.transfer4j.tools.ExtractCommand;
@@ -161,7 +162,7 @@ class ExtractCommandTest {
         assertEquals(0, r.code(), r.err());
         try (CacheReader c = CacheReader.open(cache)) {
             assertEquals(12, c.rowCount());
-            assertEquals(org.transfer4j.backbone.cache.CacheWriter.sha256(other), c.backboneSha256());
+            assertEquals(Hashes.sha256(other), c.backboneSha256());
         }
     }
 

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.transfer4j.backbone.catalog.Downloader;
 import org.transfer4j.backbone.catalog.LoopbackServer;
+import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.onnx.OnnxModels;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.backbone.spec.SpecJson;
@@ -67,15 +68,6 @@ class FetchCommandTest {
         return NodeProto.newBuilder().setOpType(op).setName(name).addAllInput(in).addOutput(out).build();
     }
 
-    private static String sha(byte[] b, Path tmp) throws Exception {
-        Path f = Files.write(tmp.resolve("sha-" + System.nanoTime()), b);
-        try {
-            return OnnxModels.sha256(f);
-        } finally {
-            Files.delete(f);
-        }
-    }
-
     @BeforeEach
     void setUp() throws Exception {
         model = tinyClassifier();
@@ -88,7 +80,7 @@ class FetchCommandTest {
                  "cut": true, "notop": "tiny-notop.onnx",
                  "spec": {"preset": "torch", "inputName": "data", "height": 8, "width": 8,
                           "outputName": "features", "featureDim": 3}}
-                """, model.length, sha(model, dir)));
+                """, model.length, Hashes.sha256(model)));
         Files.writeString(catalog.resolve("recipe.json"), """
                 {"name": "recipe", "description": "made by a script", "file": "recipe-notop.onnx", "urls": [],
                  "license": "MIT", "export": "tools/export/keras_resnet50_to_onnx.py",
@@ -114,7 +106,7 @@ class FetchCommandTest {
             assertEquals("data", spec.inputName());
             assertEquals("features", spec.outputName());
             assertEquals(3, spec.featureDim());
-            assertEquals(OnnxModels.sha256(notop), spec.modelSha256());
+            assertEquals(Hashes.sha256(notop), spec.modelSha256());
             ModelProto cut = OnnxModels.load(notop);
             assertEquals(List.of("features"), cut.getGraph().getOutputList().stream().map(v -> v.getName()).toList());
             assertFalse(cut.getGraph().getNodeList().stream().anyMatch(nd -> nd.getOpType().equals("Gemm")),

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.onnx.Inspect;
 import org.transfer4j.backbone.onnx.OnnxModels;
 import org.transfer4j.backbone.onnx.OnnxTestModels.Ending;
@@ -67,7 +68,7 @@ class ModelCommandTest {
     void composeFromAHeadFolder() throws Exception {
         Path backbone = OnnxTestModels.write(Ending.BACKBONE_RANK4, 3, dir.resolve("bb.onnx"));
         Path headDir = dir.resolve("head");
-        HeadFiles.write(headDir, head(OnnxModels.sha256(backbone)), null);
+        HeadFiles.write(headDir, head(Hashes.sha256(backbone)), null);
 
         CliRun r = run("compose", "--backbone", backbone.toString(), "--head", headDir.toString());
 
@@ -104,7 +105,7 @@ class ModelCommandTest {
         assertTrue(r.out().contains("NOT pretrained"), r.out());
         Inspect info = Inspect.of(out);
         assertEquals(53, info.count("Conv"));
-        assertEquals(OnnxModels.sha256(out), org.transfer4j.backbone.spec.SpecJson.read(
+        assertEquals(Hashes.sha256(out), org.transfer4j.backbone.spec.SpecJson.read(
                 dir.resolve("models/resnet50-generated.json")).modelSha256());
     }
 
