@@ -20,19 +20,16 @@ public final class ModelException extends Transfer4jException {
         RUNTIME
     }
 
-    private final Reason reason;
-
     public ModelException(Reason reason, String message) {
-        super(message);
-        this.reason = reason;
+        super(reason, message);
     }
 
     public ModelException(Reason reason, String message, Throwable cause) {
-        super(message, cause);
-        this.reason = reason;
+        super(reason, message, cause);
     }
 
+    @Override
     public Reason reason() {
-        return reason;
+        return (Reason) super.reason();
     }
 }

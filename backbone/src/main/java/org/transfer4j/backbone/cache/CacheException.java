@@ -24,19 +24,16 @@ public final class CacheException extends Transfer4jException {
         LOCKED
     }
 
-    private final Reason reason;
-
     public CacheException(Reason reason, String message) {
-        super(message);
-        this.reason = reason;
+        super(reason, message);
     }
 
     public CacheException(Reason reason, String message, Throwable cause) {
-        super(message, cause);
-        this.reason = reason;
+        super(reason, message, cause);
     }
 
+    @Override
     public Reason reason() {
-        return reason;
+        return (Reason) super.reason();
     }
 }

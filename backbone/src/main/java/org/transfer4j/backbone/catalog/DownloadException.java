@@ -20,19 +20,16 @@ public final class DownloadException extends Transfer4jException {
         NO_SOURCE
     }
 
-    private final Reason reason;
-
     public DownloadException(Reason reason, String message) {
-        super(message);
-        this.reason = reason;
+        super(reason, message);
     }
 
     public DownloadException(Reason reason, String message, Throwable cause) {
-        super(message, cause);
-        this.reason = reason;
+        super(reason, message, cause);
     }
 
+    @Override
     public Reason reason() {
-        return reason;
+        return (Reason) super.reason();
     }
 }

@@ -22,19 +22,16 @@ public final class DatasetException extends Transfer4jException {
         ESCAPES_ROOT
     }
 
-    private final Reason reason;
-
     public DatasetException(Reason reason, String message) {
-        super(message);
-        this.reason = reason;
+        super(reason, message);
     }
 
     public DatasetException(Reason reason, String message, Throwable cause) {
-        super(message, cause);
-        this.reason = reason;
+        super(reason, message, cause);
     }
 
+    @Override
     public Reason reason() {
-        return reason;
+        return (Reason) super.reason();
     }
 }

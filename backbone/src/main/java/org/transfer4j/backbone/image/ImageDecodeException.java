@@ -21,18 +21,15 @@ public final class ImageDecodeException extends Transfer4jException {
     }
 
     private final String file;
-    private final Reason reason;
 
     public ImageDecodeException(String file, Reason reason, String message) {
-        super(file + ": " + message);
+        super(reason, file + ": " + message);
         this.file = file;
-        this.reason = reason;
     }
 
     public ImageDecodeException(String file, Reason reason, String message, Throwable cause) {
-        super(file + ": " + message, cause);
+        super(reason, file + ": " + message, cause);
         this.file = file;
-        this.reason = reason;
     }
 
     /** The file (or a description of the source, such as {@code <bytes>}) that failed. */
@@ -40,7 +37,8 @@ public final class ImageDecodeException extends Transfer4jException {
         return file;
     }
 
+    @Override
     public Reason reason() {
-        return reason;
+        return (Reason) super.reason();
     }
 }

@@ -20,19 +20,16 @@ public final class TrainingException extends Transfer4jException {
         DIVERGED
     }
 
-    private final Reason reason;
-
     public TrainingException(Reason reason, String message) {
-        super(message);
-        this.reason = reason;
+        super(reason, message);
     }
 
     public TrainingException(Reason reason, String message, Throwable cause) {
-        super(message, cause);
-        this.reason = reason;
+        super(reason, message, cause);
     }
 
+    @Override
     public Reason reason() {
-        return reason;
+        return (Reason) super.reason();
     }
 }
