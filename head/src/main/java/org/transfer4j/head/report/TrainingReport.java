@@ -75,29 +75,8 @@ public final class TrainingReport {
         JsonArray classes = new JsonArray();
         in.classes().forEach(classes::add);
         o.add("classes", classes);
-        JsonObject perClass = new JsonObject();
-        if (v != null) {
-            for (Evaluation.ClassMetrics m : v.perClass()) {
-                JsonObject c = new JsonObject();
-                c.add("precision", num(m.precision()));
-                c.add("recall", num(m.recall()));
-                c.add("f1", num(m.f1()));
-                c.addProperty("support", m.support());
-                perClass.add(m.name(), c);
-            }
-        }
-        o.add("per_class", perClass);
-        JsonArray cm = new JsonArray();
-        if (v != null) {
-            for (long[] row : v.confusion()) {
-                JsonArray r = new JsonArray();
-                for (long c : row) {
-                    r.add(c);
-                }
-                cm.add(r);
-            }
-        }
-        o.add("confusion_matrix", cm);
+        o.add("per_class", v == null ? new JsonObject() : EvaluationJson.perClass(v));
+        o.add("confusion_matrix", v == null ? new JsonArray() : EvaluationJson.confusion(v));
         o.addProperty("confusion_matrix_rows", "true class (in 'classes' order); columns: predicted class");
         JsonArray history = new JsonArray();
         for (EpochStats s : in.history()) {

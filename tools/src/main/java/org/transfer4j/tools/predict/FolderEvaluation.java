@@ -17,6 +17,7 @@ import org.transfer4j.head.eval.Evaluation;
 import org.transfer4j.head.eval.Predictions;
 import org.transfer4j.head.inference.Prediction;
 import org.transfer4j.head.inference.Predictor;
+import org.transfer4j.head.report.EvaluationJson;
 
 /**
  * predict.jar --evaluate: runs a predictor over a folder-per-class set and reports the metrics train-head reports
@@ -115,25 +116,8 @@ public final class FolderEvaluation {
         JsonArray cls = new JsonArray();
         metrics.classes().forEach(cls::add);
         o.add("classes", cls);
-        JsonObject per = new JsonObject();
-        for (Evaluation.ClassMetrics m : metrics.perClass()) {
-            JsonObject c = new JsonObject();
-            c.addProperty("precision", m.precision());
-            c.addProperty("recall", m.recall());
-            c.addProperty("f1", m.f1());
-            c.addProperty("support", m.support());
-            per.add(m.name(), c);
-        }
-        o.add("per_class", per);
-        JsonArray cm = new JsonArray();
-        for (long[] row : metrics.confusion()) {
-            JsonArray r = new JsonArray();
-            for (long v : row) {
-                r.add(v);
-            }
-            cm.add(r);
-        }
-        o.add("confusion", cm);
+        o.add("per_class", EvaluationJson.perClass(metrics));
+        o.add("confusion", EvaluationJson.confusion(metrics));
         JsonArray f = new JsonArray();
         failed.forEach(f::add);
         o.add("failed_files", f);
