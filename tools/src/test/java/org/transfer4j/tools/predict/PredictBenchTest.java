@@ -12,9 +12,6 @@ import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.transfer4j.backbone.extract.Backbone;
-import org.transfer4j.backbone.extract.BackboneOptions;
-import org.transfer4j.backbone.extract.Device;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.head.HeadWeights;
 import org.transfer4j.head.inference.Composer;
@@ -32,11 +29,7 @@ class PredictBenchTest {
     @BeforeAll
     static void setUp() throws Exception {
         backbone = TinyModels.builder().size(16, 16).write(dir.resolve("tiny.onnx"));
-        BackboneSpec spec;
-        try (Backbone b = Backbone.load(backbone, BackboneOptions.builder().optDevice(Device.CPU)
-                .optIntraOpThreads(1).build())) {
-            spec = b.spec();
-        }
+        BackboneSpec spec = PredictCommandTest.specOf(backbone);
         HeadWeights w = new HeadWeights(List.of("blue", "red"), 3, 4, new float[12], new float[4], new float[8],
                 new float[2], spec);
         composed = Composer.compose(backbone, w, Map.of(), dir.resolve("model.onnx")).model();

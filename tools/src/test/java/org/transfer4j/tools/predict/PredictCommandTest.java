@@ -46,11 +46,7 @@ class PredictCommandTest {
     @BeforeAll
     static void setUp() throws Exception {
         backbone = TinyModels.builder().size(16, 16).write(dir.resolve("tiny.onnx"));
-        BackboneSpec spec;
-        try (Backbone b = Backbone.load(backbone, BackboneOptions.builder().optDevice(Device.CPU)
-                .optIntraOpThreads(1).build())) {
-            spec = b.spec();
-        }
+        BackboneSpec spec = specOf(backbone);
         // features = (R·1, G·-2, B·0.5) channel means after torch normalisation: red is high f0, low f2.
         HeadWeights w = new HeadWeights(List.of("blue", "red"), 3, 0, new float[0], new float[0],
                 new float[] {-4, 4, 0, 0, 8, -8}, new float[] {0, 0}, spec);
@@ -61,6 +57,14 @@ class PredictCommandTest {
         write(images.resolve("red/r1.png"), Color.RED, 20, 30);
         write(images.resolve("red/r2.jpg"), new Color(230, 20, 30), 40, 24);
         write(images.resolve("blue/b1.png"), Color.BLUE, 18, 18);
+    }
+
+    /** The spec {@link Backbone#load} resolves for {@code model} (output name, feature dim and sha256 filled in). */
+    static BackboneSpec specOf(Path model) throws Exception {
+        try (Backbone b = Backbone.load(model, BackboneOptions.builder().optDevice(Device.CPU).optIntraOpThreads(1)
+                .build())) {
+            return b.spec();
+        }
     }
 
     static void write(Path file, Color color, int w, int h) throws IOException {
