@@ -194,9 +194,11 @@ final class CacheState {
                 for (String w : x.warnings) {
                     JsonObject o = new JsonObject();
                     o.addProperty("path", x.path);
-                    // Decoder warnings read "word: detail" (e.g. "truncated: Premature end of JPEG file").
+                    // Decoder warnings read "word: detail" (e.g. "truncated: Premature end of JPEG file"); the reason
+                    // is kept a stable machine word ("corrupt data" -> "corrupt_data") like failure reasons.
                     int colon = w.indexOf(':');
-                    o.addProperty("reason", colon > 0 ? w.substring(0, colon).trim() : w);
+                    String word = colon > 0 ? w.substring(0, colon).trim() : w;
+                    o.addProperty("reason", word.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9]+", "_"));
                     o.addProperty("message", "decoded with a warning (" + w + "); features were cached");
                     o.addProperty("cached", true);
                     sb.append(LINE.toJson(o)).append('\n');

@@ -256,6 +256,7 @@ public final class FeatureExtractor implements AutoCloseable {
                             ImageDecodeException.Reason.CORRUPT, "the decoder failed unexpectedly: " + e, e);
                     continue;
                 }
+                s.warningLists[i] = img.warnings();
                 if (task.view() == 0) {
                     pre.write(img, s.buffer, i);
                 } else {
@@ -305,7 +306,12 @@ public final class FeatureExtractor implements AutoCloseable {
                 sink.failed(t, s.errors[i]);
             } else {
                 counters[0]++;
-                sink.accept(t, features[row++]);
+                java.util.List<String> warnings = s.warnings(i);
+                if (warnings.isEmpty()) {
+                    sink.accept(t, features[row++]);
+                } else {
+                    sink.accept(t, features[row++], warnings);
+                }
             }
         }
         counters[2]++;
@@ -337,6 +343,8 @@ public final class FeatureExtractor implements AutoCloseable {
         final FloatBuffer buffer;
         final ImageTask[] tasks;
         final ImageDecodeException[] errors;
+        /** The decoder's warnings per image (e.g. truncated), handed to the sink with the features. */
+        final java.util.List<?>[] warningLists;
         final AtomicInteger next = new AtomicInteger();
         int count;
         CountDownLatch done;
@@ -347,11 +355,19 @@ public final class FeatureExtractor implements AutoCloseable {
             this.buffer = b.newBatchBuffer(batchSize);
             this.tasks = new ImageTask[batchSize];
             this.errors = new ImageDecodeException[batchSize];
+            this.warningLists = new java.util.List<?>[batchSize];
+        }
+
+        @SuppressWarnings("unchecked")
+        java.util.List<String> warnings(int i) {
+            java.util.List<?> w = warningLists[i];
+            return w == null ? java.util.List.of() : (java.util.List<String>) w;
         }
 
         void reset() {
             java.util.Arrays.fill(tasks, 0, Math.max(count, 0), null);
             java.util.Arrays.fill(errors, null);
+            java.util.Arrays.fill(warningLists, null);
             count = 0;
             next.set(0);
             done = null;
