@@ -52,6 +52,14 @@ public record BackboneOptions(Device device, int intraOpThreads, BackboneSpec sp
         return new Builder();
     }
 
+    /** A builder holding these options, to change a few and keep the rest (including {@code sessionConfig}). */
+    public Builder toBuilder() {
+        Builder b = new Builder().optDevice(device).optIntraOpThreads(intraOpThreads).optSpec(spec)
+                .optSpecFile(specFile).optAllowSpinning(allowSpinning);
+        b.sessionConfig.putAll(sessionConfig);
+        return b;
+    }
+
     /** A copy with a different device. */
     public BackboneOptions withDevice(Device d) {
         return new BackboneOptions(d, intraOpThreads, spec, specFile, allowSpinning, sessionConfig);

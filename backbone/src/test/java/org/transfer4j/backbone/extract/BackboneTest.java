@@ -345,5 +345,14 @@ class BackboneTest {
         assertThrows(IllegalArgumentException.class, () -> BackboneOptions.builder()
                 .optSpec(Preset.TORCH.spec("x", Layout.NCHW, 224, 224)).optSpecFile(Path.of("x.json")).build());
         assertEquals(Runtime.getRuntime().availableProcessors(), BackboneOptions.defaults().intraOpThreads());
+        BackboneOptions o = BackboneOptions.builder().optDevice("cpu").optIntraOpThreads(3).optAllowSpinning(true)
+                .optSessionConfig("session.set_denormal_as_zero", "1").build();
+        BackboneOptions copy = o.toBuilder().optIntraOpThreads(1).build();
+        assertEquals(1, copy.intraOpThreads());
+        assertEquals(Device.CPU, copy.device());
+        assertTrue(copy.allowSpinning());
+        assertEquals(java.util.Map.of("session.set_denormal_as_zero", "1"), copy.sessionConfig());
+        assertThrows(IllegalArgumentException.class,
+                () -> BackboneOptions.builder().optSessionConfig("nodots", "1").build());
     }
 }
