@@ -221,6 +221,43 @@ class FeatureExtractorTest {
     }
 
     @Test
+    void decoderWarningsReachTheSinkWithTheFeatures() throws Exception {
+        // Noise, so the scan data (not the tables) is most of the file and cutting it keeps the headers.
+        BufferedImage img = new BufferedImage(256, 256, BufferedImage.TYPE_INT_RGB);
+        java.util.Random rnd = new java.util.Random(5);
+        for (int y = 0; y < 256; y++) {
+            for (int x = 0; x < 256; x++) {
+                img.setRGB(x, y, rnd.nextInt(0x1000000));
+            }
+        }
+        java.io.ByteArrayOutputStream jpeg = new java.io.ByteArrayOutputStream();
+        ImageIO.write(img, "jpeg", jpeg);
+        byte[] bytes = jpeg.toByteArray();
+        Path cut = Files.write(dir.resolve("cut.jpg"), java.util.Arrays.copyOf(bytes, bytes.length * 2 / 3));
+        Path whole = solid("whole.png", 10, 10, Color.GREEN);
+        List<List<String>> seen = new ArrayList<>();
+        FeatureSink sink = new Recorder() {
+            @Override
+            public void accept(ImageTask task, float[] f, List<String> warnings) throws IOException {
+                seen.add(warnings);
+                super.accept(task, f);
+            }
+        };
+        try (Backbone b = Backbone.load(model, CPU);
+                FeatureExtractor fx = FeatureExtractor.builder(b).build()) {
+            fx.run(List.of(ImageTask.plain(0, cut), ImageTask.plain(1, whole)), sink);
+        }
+        Recorder r = (Recorder) sink;
+        assertEquals(2, r.order.size());
+        // Decoded despite the missing tail (as PIL does with LOAD_TRUNCATED_IMAGES): the warning travels with the
+        // row; the whole image has none, so it goes through the two-argument accept.
+        assertNotNull(r.features.get(0), () -> String.valueOf(r.errors.get(0)));
+        assertEquals(1, seen.size());
+        assertTrue(seen.get(0).stream().anyMatch(w -> w.startsWith("truncated")), seen.toString());
+        assertNotNull(r.features.get(1));
+    }
+
+    @Test
     void runAfterCloseIsRefused() throws Exception {
         try (Backbone b = Backbone.load(model, CPU)) {
             FeatureExtractor fx = FeatureExtractor.builder(b).build();
