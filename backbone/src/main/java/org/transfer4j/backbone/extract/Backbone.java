@@ -9,23 +9,21 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.transfer4j.backbone.ModelException;
 import org.transfer4j.backbone.ModelException.Reason;
+import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.spec.BackboneSpec;
+import org.transfer4j.backbone.spec.Layout;
 
 /**
  * One ONNX Runtime session on an image backbone plus its resolved {@link BackboneSpec}: a batch of preprocessed
@@ -98,10 +96,11 @@ public final class Backbone implements AutoCloseable {
             SpecResolver.ImageInput in = SpecResolver.imageInput(inputs, r.spec().inputName(), r.spec().layout());
             String out = chooseOutput(model, r.spec().outputName(), outputs);
             long[] shape = in.shape().clone();
-            int hi = r.spec().layout() == org.transfer4j.backbone.spec.Layout.NCHW ? 2 : 1;
-            shape[hi] = r.spec().height();
-            shape[hi + 1] = r.spec().width();
-            shape[r.spec().layout() == org.transfer4j.backbone.spec.Layout.NCHW ? 1 : 3] = 3;
+            // The declared shape with the spec's size where the model leaves it dynamic; dim 0 is set per run.
+            boolean nchw = r.spec().layout() == Layout.NCHW;
+            shape[nchw ? 2 : 1] = r.spec().height();
+            shape[nchw ? 3 : 2] = r.spec().width();
+            shape[nchw ? 1 : 3] = 3;
             String sha = sha256(model);
             if (r.source() == SpecResolver.Source.SIDECAR && r.spec().modelSha256() != null
                     && !r.spec().modelSha256().equals(sha)) {
@@ -322,19 +321,12 @@ public final class Backbone implements AutoCloseable {
         return runChunk(zeros, 0, 1, null).length;
     }
 
-    /** Stream-hashes the model file (models are large; never read whole). */
+    /** The model's sha256 (streamed by {@link Hashes}; models are large). */
     static String sha256(Path file) throws ModelException {
-        try (InputStream in = Files.newInputStream(file)) {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            byte[] buf = new byte[1 << 20];
-            for (int r; (r = in.read(buf)) > 0; ) {
-                md.update(buf, 0, r);
-            }
-            return HexFormat.of().formatHex(md.digest());
+        try {
+            return Hashes.sha256(file);
         } catch (IOException e) {
             throw new ModelException(Reason.NOT_FOUND, "cannot read model file " + file + ": " + e.getMessage(), e);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
         }
     }
 

@@ -64,7 +64,7 @@ class BackboneTest {
             assertEquals("features", s.outputName());
             assertEquals(3, s.featureDim());
             assertEquals(3, b.featureDim());
-            assertEquals(Backbone.sha256(m), s.modelSha256());
+            assertEquals(org.transfer4j.backbone.io.Hashes.sha256(m), s.modelSha256());
             assertEquals(Integer.MAX_VALUE, b.maxBatch());
             assertEquals(Device.CPU, b.device());
             assertEquals(SpecResolver.Source.INFERRED, b.specResolution().source());
