@@ -17,6 +17,7 @@ import java.util.Optional;
 import java.util.StringJoiner;
 import org.transfer4j.backbone.ModelException;
 import org.transfer4j.backbone.ModelException.Reason;
+import org.transfer4j.backbone.onnx.GraphSurgery;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.backbone.spec.Layout;
 import org.transfer4j.backbone.spec.Preset;
@@ -85,11 +86,12 @@ public final class SpecResolver {
         }
     }
 
-    /** The sidecar of {@code model}: {@code X.onnx} → {@code X.json}; other names get {@code .json} appended. */
+    /**
+     * The sidecar of {@code model}: {@code X.onnx} → {@code X.json}; other names get {@code .json} appended. The same
+     * rule as the writers of sidecars ({@link GraphSurgery#sidecarOf}), so what they write is what is read here.
+     */
     public static Path sidecarPath(Path model) {
-        String name = model.getFileName().toString();
-        String base = name.endsWith(".onnx") ? name.substring(0, name.length() - 5) : name;
-        return model.resolveSibling(base + ".json");
+        return GraphSurgery.sidecarOf(model);
     }
 
     /**

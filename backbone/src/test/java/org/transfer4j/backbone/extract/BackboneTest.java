@@ -167,6 +167,8 @@ class BackboneTest {
         }
         SpecJson.write(written, SpecResolver.sidecarPath(m));
         assertEquals(dir.resolve("rt.json"), SpecResolver.sidecarPath(m));
+        assertEquals(dir.resolve("UP.json"), SpecResolver.sidecarPath(dir.resolve("UP.ONNX")));
+        assertEquals(dir.resolve("model.bin.json"), SpecResolver.sidecarPath(dir.resolve("model.bin")));
         try (Backbone b = Backbone.load(m, CPU)) {
             assertEquals(SpecResolver.Source.SIDECAR, b.specResolution().source());
             assertEquals(written, b.spec());
