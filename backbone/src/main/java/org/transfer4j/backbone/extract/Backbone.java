@@ -138,6 +138,9 @@ public final class Backbone implements AutoCloseable {
     private record Opened(OrtSession session, Device device) {
     }
 
+    private static final java.util.concurrent.atomic.AtomicBoolean CPU_FALLBACK_REPORTED =
+            new java.util.concurrent.atomic.AtomicBoolean();
+
     /** Creates the session on the requested device; auto falls back to the CPU, explicit CUDA fails clearly. */
     private static Opened open(OrtEnvironment env, Path model, BackboneOptions opts) throws ModelException {
         Device want = opts.device();
@@ -153,8 +156,11 @@ public final class Backbone implements AutoCloseable {
                         + "cannot be used here (" + e.getMessage() + "). Build with -Pgpu (onnxruntime_gpu) on a "
                         + "machine with an NVIDIA GPU, CUDA 12 and cuDNN 9, or use --device cpu (or auto)", e);
             }
-            LOG.log(System.Logger.Level.INFO, "CUDA is not available (" + firstLine(e.getMessage())
-                    + "); running on the CPU with " + opts.intraOpThreads() + " threads");
+            // One info line per process: a service loading several models needs to hear it once.
+            if (CPU_FALLBACK_REPORTED.compareAndSet(false, true)) {
+                LOG.log(System.Logger.Level.INFO, "CUDA is not available (" + firstLine(e.getMessage())
+                        + "); running on the CPU with " + opts.intraOpThreads() + " threads");
+            }
             return new Opened(createCpu(env, model, opts), Device.CPU);
         }
     }
