@@ -16,12 +16,18 @@ import picocli.CommandLine;
 public final class Cli {
     public static final int EXIT_FAILED = 1;
     public static final int EXIT_USAGE = 2;
+    private static final String LOG_FORMAT = "java.util.logging.SimpleFormatter.format";
 
     private Cli() {
     }
 
     /** Runs {@code command} with {@code args} and exits the JVM with its code. */
     public static void main(Object command, String[] args) {
+        // Library log lines (e.g. "CUDA is not available; running on the CPU") as one line each, not the JDK's
+        // two-line default with a timestamp; a user-supplied format wins.
+        if (System.getProperty(LOG_FORMAT) == null) {
+            System.setProperty(LOG_FORMAT, "%4$s: %5$s%6$s%n");
+        }
         System.exit(run(command, args));
     }
 
