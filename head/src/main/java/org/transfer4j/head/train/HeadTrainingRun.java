@@ -10,10 +10,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
+import org.transfer4j.backbone.ModelException;
 import org.transfer4j.backbone.Transfer4jException;
 import org.transfer4j.backbone.cache.CacheReader;
 import org.transfer4j.backbone.cache.FeatureRows;
-import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.onnx.OnnxModels;
 import org.transfer4j.head.HeadFiles;
 import org.transfer4j.head.HeadInfo;
@@ -121,7 +121,8 @@ public final class HeadTrainingRun {
 
     /**
      * Writes {@code HEAD/model.onnx} when the backbone file recorded in the training cache is still there with the
-     * sha256 the head was trained on; otherwise says why not and how to compose later.
+     * sha256 the head was trained on; otherwise (missing, or changed: Composer refuses it) says why not and how to
+     * compose later.
      */
     private String composeIfBackbonePresent(String backboneFile) throws Transfer4jException, IOException {
         String later = "; compose later with: java -jar model.jar compose --backbone B.onnx --head " + out;
@@ -133,13 +134,18 @@ public final class HeadTrainingRun {
             return "no model.onnx: the backbone " + backbone + " named in the cache is not there" + later;
         }
         HeadFiles.Contents head = HeadFiles.read(out);
-        String expected = head.weights().spec().modelSha256();
-        if (expected != null && !expected.equals(Hashes.sha256(backbone))) {
-            return "no model.onnx: " + backbone + " changed since the cache was made (sha256 differs)" + later;
-        }
         Path model = out.resolve(MODEL_FILE);
-        Composer.compose(backbone, head.weights(),
-                Map.of(OnnxModels.META_HEAD, HeadFiles.metadataJson(head.weights(), head.info())), model);
+        try {
+            // Composer hashes the backbone and refuses one that is not the head's; no second hash here.
+            Composer.compose(backbone, head.weights(),
+                    Map.of(OnnxModels.META_HEAD, HeadFiles.metadataJson(head.weights(), head.info())), model);
+        } catch (ModelException e) {
+            // The file was replaced since extraction (another model, or no model at all): not this head's backbone.
+            if (e.reason() != ModelException.Reason.INCOMPATIBLE && e.reason() != ModelException.Reason.INVALID_MODEL) {
+                throw e;
+            }
+            return "no model.onnx: " + e.getMessage() + later;
+        }
         return "wrote " + model + " (backbone + head in one ONNX model)";
     }
 

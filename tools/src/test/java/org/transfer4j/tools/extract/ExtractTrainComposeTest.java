@@ -45,6 +45,14 @@ class ExtractTrainComposeTest {
             assertTrue(p.classes().contains(pr.label()));
         }
 
+        // Backbone replaced by another model: training succeeds, no model.onnx (the head would not fit it).
+        TinyModels.builder().size(16, 16).fixedBatch(1).write(model);
+        Path head1 = tmp.resolve("head1");
+        assertEquals(0, Cli.run(new TrainHeadCommand(), new String[] {"--train", cache.toString(), "--out",
+                head1.toString(), "--epochs", "2", "--val-split", "0.34", "--hidden", "8"}));
+        assertTrue(Files.isRegularFile(head1.resolve("head.bin")));
+        assertFalse(Files.exists(head1.resolve("model.onnx")));
+
         // Backbone gone: training still succeeds, no model.onnx, and the output says how to compose later.
         Files.delete(model);
         Path head2 = tmp.resolve("head2");
