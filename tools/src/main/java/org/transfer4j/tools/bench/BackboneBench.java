@@ -14,7 +14,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import org.transfer4j.backbone.extract.Backbone;
 import org.transfer4j.backbone.extract.BackboneOptions;
 import org.transfer4j.backbone.extract.Device;
@@ -155,12 +154,13 @@ public final class BackboneBench implements Callable<Integer> {
     /** Decode + preprocess + inference through FeatureExtractor, in passes over the images until time is up. */
     private int pipeline(Backbone b, double loadS) throws Exception {
         List<ImageTask> tasks = new ArrayList<>();
-        try (Stream<Path> files = Files.walk(images)) {
-            files.filter(Files::isRegularFile).filter(p -> IMAGE.matcher(p.getFileName().toString()).matches())
-                    .sorted().forEach(p -> tasks.add(ImageTask.plain(tasks.size(), p)));
+        for (Path p : org.transfer4j.tools.predict.ImageFiles.expand(List.of(images))) {
+            tasks.add(ImageTask.plain(tasks.size(), p));
         }
         if (tasks.isEmpty()) {
-            throw new IllegalArgumentException("--images " + images + " holds no .jpg/.jpeg/.png/.gif/.bmp/.webp files");
+            throw new IllegalArgumentException("--images " + images + " holds no image files (extensions: "
+                    + String.join(", ", new java.util.TreeSet<>(org.transfer4j.backbone.dataset.Dataset.IMAGE_EXTENSIONS))
+                    + ")");
         }
         FeatureExtractor.Builder fb = FeatureExtractor.builder(b).optBatchSize(batch);
         if (decodeThreads != null) {
@@ -216,9 +216,6 @@ public final class BackboneBench implements Callable<Integer> {
         }
         return 0;
     }
-
-    private static final java.util.regex.Pattern IMAGE =
-            java.util.regex.Pattern.compile("(?i).*\\.(jpe?g|png|gif|bmp|webp)$");
 
     private static double median(List<Double> sorted) {
         int n = sorted.size();
