@@ -46,10 +46,11 @@ import org.transfer4j.backbone.spec.BackboneSpec;
  * <ul>
  * <li><b>JPEG</b>: the header is parsed here (size for the pixel limit, JFIF/Adobe markers, EXIF), then ImageIO's
  * JPEG reader (TwelveMonkeys, delegating to the JDK's libjpeg) decodes the <em>raw</em> components with
- * {@code readRaster} and the colour transform is done here with libjpeg's tables. That is what PIL does: YCbCr, RGB,
- * CMYK and YCCK (Adobe APP14) are handled the libjpeg way and embedded ICC profiles are ignored, whereas
- * {@code ImageReader.read} would colour-convert through the profile (mean difference 9 on Pillow's
- * {@code icc_profile_big.jpg}).
+ * {@code readRaster} and the colour transform is done here with libjpeg's tables. That is what PIL does: YCbCr and
+ * RGB are handled the libjpeg way and embedded ICC profiles are ignored, whereas {@code ImageReader.read} would
+ * colour-convert through the profile (mean difference 9 on Pillow's {@code icc_profile_big.jpg}). CMYK and YCCK
+ * (Adobe APP14) are the exception: their ink values go through the embedded CMYK profile, or a default press
+ * profile, to sRGB ({@link CmykColor} says why).
  * <li><b>PNG, GIF, BMP, WebP, TIFF</b>: ImageIO (JDK, TwelveMonkeys WebP/BMP); samples are converted with PIL's
  * rules (see {@link Pixels}). PNG chunks and the GIF screen are checked here first.
  * <li><b>Anything else</b> ImageIO has no reader for: Apache Commons Imaging (PNM, PCX, ICO, PSD, ...). It is never
@@ -274,7 +275,10 @@ public final class ImageDecoder {
             throw corrupt(file, String.format(Locale.ROOT, "the decoder returned %dx%d for a %dx%d JPEG",
                     raster.getWidth(), raster.getHeight(), hdr.width, hdr.height), null);
         }
-        byte[] rgb = Pixels.fromJpegRaster(raster, hdr.transform());
+        JpegHeader.ColorTransform transform = hdr.transform();
+        boolean ink = transform == JpegHeader.ColorTransform.CMYK || transform == JpegHeader.ColorTransform.YCCK;
+        byte[] rgb = Pixels.fromJpegRaster(raster, transform, ink ? hdr.iccProfile(bytes, warnings) : null,
+                warnings);
         int w = hdr.width;
         int h = hdr.height;
         if (applyExifOrientation && hdr.exifLength > 0) {
@@ -344,7 +348,7 @@ public final class ImageDecoder {
         if (gif != null && (gif.canvasWidth() != img.getWidth() || gif.canvasHeight() != img.getHeight())) {
             return new RgbImage(gif.canvasWidth(), gif.canvasHeight(), gifCanvas(img, gif), warnings);
         }
-        return new RgbImage(img.getWidth(), img.getHeight(), Pixels.fromBufferedImage(img, grayIsModeI), warnings);
+        return new RgbImage(img.getWidth(), img.getHeight(), Pixels.fromBufferedImage(img, grayIsModeI, warnings), warnings);
     }
 
     /**

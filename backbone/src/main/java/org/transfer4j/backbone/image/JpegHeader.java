@@ -1,11 +1,16 @@
 package org.transfer4j.backbone.image;
 
+import java.io.ByteArrayOutputStream;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Locale;
 
 /**
  * The few JPEG header facts decoding needs, read from the marker segments before any pixel is decoded: frame size
  * (for the pixel limit), component count and ids, JFIF/Adobe markers (to pick the colour transform exactly as libjpeg
- * does, since we take the raw raster and convert ourselves) and where the EXIF block is (for orientation).
+ * does, since we take the raw raster and convert ourselves), where the EXIF block is (for orientation) and where the
+ * pieces of an embedded ICC profile are (used for CMYK).
  *
  * <p>The walk is tolerant like libjpeg's {@code next_marker}: junk bytes between segments are skipped. It only reads
  * up to the first SOS, so its cost does not depend on the image size.
@@ -25,9 +30,11 @@ final class JpegHeader {
     /** Offset and length of the TIFF structure inside the first APP1 "Exif" segment; length 0 when absent. */
     final int exifOffset;
     final int exifLength;
+    /** APP2 "ICC_PROFILE" chunks as {sequence number, chunk count, data offset, data length}, in file order. */
+    private final List<int[]> iccChunks;
 
     private JpegHeader(int width, int height, int components, int sofMarker, boolean jfif, int adobeTransform,
-            int[] componentIds, int exifOffset, int exifLength) {
+            int[] componentIds, int exifOffset, int exifLength, List<int[]> iccChunks) {
         this.width = width;
         this.height = height;
         this.components = components;
@@ -37,6 +44,7 @@ final class JpegHeader {
         this.componentIds = componentIds;
         this.exifOffset = exifOffset;
         this.exifLength = exifLength;
+        this.iccChunks = iccChunks;
     }
 
     static boolean sniff(byte[] b) {
@@ -50,6 +58,7 @@ final class JpegHeader {
         int adobe = -1;
         int exifOff = 0;
         int exifLen = 0;
+        List<int[]> icc = new ArrayList<>();
         while (true) {
             // Find the next marker: skip junk until 0xFF, then skip fill bytes (0xFF 0xFF ...).
             while (pos < b.length && (b[pos] & 0xFF) != 0xFF) {
@@ -103,7 +112,7 @@ final class JpegHeader {
                 for (int i = 0; i < nc; i++) {
                     ids[i] = b[start + 6 + 3 * i] & 0xFF;
                 }
-                return new JpegHeader(width, height, nc, marker, jfif, adobe, ids, exifOff, exifLen);
+                return new JpegHeader(width, height, nc, marker, jfif, adobe, ids, exifOff, exifLen, icc);
             }
             if (marker == 0xE0 && len >= 7 && b[start] == 'J' && b[start + 1] == 'F' && b[start + 2] == 'I'
                     && b[start + 3] == 'F' && b[start + 4] == 0) {
@@ -115,9 +124,50 @@ final class JpegHeader {
                     && b[start + 2] == 'i' && b[start + 3] == 'f' && b[start + 4] == 0) {
                 exifOff = start + 6;
                 exifLen = end - exifOff;
+            } else if (marker == 0xE2 && len >= 2 + ICC_TAG.length + 2 && startsWith(b, start, ICC_TAG)) {
+                int at = start + ICC_TAG.length;
+                icc.add(new int[] {b[at] & 0xFF, b[at + 1] & 0xFF, at + 2, end - (at + 2)});
             }
             pos = end;
         }
+    }
+
+    private static final byte[] ICC_TAG = {'I', 'C', 'C', '_', 'P', 'R', 'O', 'F', 'I', 'L', 'E', 0};
+
+    private static boolean startsWith(byte[] b, int at, byte[] prefix) {
+        for (int i = 0; i < prefix.length; i++) {
+            if (b[at + i] != prefix[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The embedded ICC profile, its APP2 chunks joined in sequence order (ICC.1 Annex B.4), or null when there is
+     * none; an incomplete or inconsistent set is reported in {@code warnings} and gives null.
+     */
+    byte[] iccProfile(byte[] file, List<String> warnings) {
+        if (iccChunks.isEmpty()) {
+            return null;
+        }
+        List<int[]> chunks = new ArrayList<>(iccChunks);
+        chunks.sort(Comparator.comparingInt(c -> c[0]));
+        int count = chunks.get(0)[1];
+        boolean complete = count == chunks.size();
+        for (int i = 0; i < chunks.size() && complete; i++) {
+            complete = chunks.get(i)[0] == i + 1 && chunks.get(i)[1] == count;
+        }
+        if (!complete) {
+            warnings.add(String.format(Locale.ROOT, "icc: embedded colour profile is incomplete (%d APP2 chunks, "
+                    + "%d declared); ignored", chunks.size(), count));
+            return null;
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (int[] c : chunks) {
+            out.write(file, c[2], c[3]);
+        }
+        return out.toByteArray();
     }
 
     private static boolean isSof(int m) {

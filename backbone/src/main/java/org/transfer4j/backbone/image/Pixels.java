@@ -1,6 +1,7 @@
 package org.transfer4j.backbone.image;
 
 import java.awt.color.ColorSpace;
+import java.awt.color.ICC_ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
 import java.awt.image.ComponentSampleModel;
@@ -9,6 +10,8 @@ import java.awt.image.DataBufferByte;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
 import java.awt.image.SampleModel;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Raw samples to 8-bit RGB with PIL's {@code convert("RGB")} rules (Pillow {@code libImaging/Convert.c},
@@ -21,8 +24,8 @@ import java.awt.image.SampleModel;
  * <li>16-bit gray+alpha and 16-bit RGB(A): PIL's ;16B rawmodes keep the high byte;
  * <li>alpha is dropped, never composited ({@code rgba2rgb}, {@code la2rgb});
  * <li>palette: looked up, transparency ignored ({@code p2rgb});
- * <li>CMYK: {@code cmyk2rgb}, no colour management.
  * </ul>
+ * The one deliberate departure: CMYK goes through an ICC profile ({@link CmykColor}), not PIL's {@code cmyk2rgb}.
  */
 final class Pixels {
     private static final int[] CR_R = new int[256];
@@ -52,28 +55,21 @@ final class Pixels {
         return v < 0 ? 0 : (v > 255 ? 255 : v);
     }
 
-    /** Pillow's MULDIV255. */
-    private static int muldiv255(int a, int b) {
-        int t = a * b + 128;
-        return ((t >> 8) + t) >> 8;
-    }
-
-    /** Pillow cmyk2rgb on true (not inverted) CMYK. */
-    private static void cmyk(byte[] out, int o, int c, int m, int y, int k) {
-        int nk = 255 - k;
-        out[o] = (byte) clip(nk - muldiv255(c, nk));
-        out[o + 1] = (byte) clip(nk - muldiv255(m, nk));
-        out[o + 2] = (byte) clip(nk - muldiv255(y, nk));
-    }
-
     // ------------------------------------------------------------------------------------------------------------
     // JPEG: raw decoded components (readRaster) + libjpeg's colour transform, like PIL (which ignores ICC profiles).
 
-    static byte[] fromJpegRaster(Raster r, JpegHeader.ColorTransform t) {
+    /**
+     * @param icc      the JPEG's embedded ICC profile or null; used for CMYK/YCCK only (PIL ignores it for RGB too)
+     * @param warnings receives colour-profile problems
+     */
+    static byte[] fromJpegRaster(Raster r, JpegHeader.ColorTransform t, byte[] icc, List<String> warnings) {
         int w = r.getWidth();
         int h = r.getHeight();
         int bands = r.getNumBands();
-        byte[] out = new byte[Math.multiplyExact(Math.multiplyExact(w, h), 3)];
+        // CMYK and YCCK first become ink amounts (4 bytes a pixel), then go through a colour profile.
+        boolean ink = t == JpegHeader.ColorTransform.CMYK || t == JpegHeader.ColorTransform.YCCK;
+        int stride = ink ? 4 : 3;
+        byte[] out = new byte[Math.multiplyExact(Math.multiplyExact(w, h), stride)];
         SampleModel sm = r.getSampleModel();
         if (r.getDataBuffer() instanceof DataBufferByte db && sm instanceof ComponentSampleModel csm
                 && db.getNumBanks() == 1) {
@@ -85,12 +81,12 @@ final class Pixels {
             int o = 0;
             for (int y = 0; y < h; y++) {
                 int p = base + (r.getMinY() + y) * scan + r.getMinX() * pix;
-                for (int x = 0; x < w; x++, p += pix, o += 3) {
+                for (int x = 0; x < w; x++, p += pix, o += stride) {
                     jpegPixel(t, bands, d[p + bo[0]] & 0xFF, bands > 1 ? d[p + bo[1]] & 0xFF : 0,
                             bands > 2 ? d[p + bo[2]] & 0xFF : 0, bands > 3 ? d[p + bo[3]] & 0xFF : 0, out, o);
                 }
             }
-            return out;
+            return ink ? CmykColor.toRgb(out, w, h, icc, warnings) : out;
         }
         int[][] rows = new int[bands][w];
         int o = 0;
@@ -98,12 +94,12 @@ final class Pixels {
             for (int b = 0; b < bands; b++) {
                 r.getSamples(r.getMinX(), r.getMinY() + y, w, 1, b, rows[b]);
             }
-            for (int x = 0; x < w; x++, o += 3) {
+            for (int x = 0; x < w; x++, o += stride) {
                 jpegPixel(t, bands, rows[0][x], bands > 1 ? rows[1][x] : 0, bands > 2 ? rows[2][x] : 0,
                         bands > 3 ? rows[3][x] : 0, out, o);
             }
         }
-        return out;
+        return ink ? CmykColor.toRgb(out, w, h, icc, warnings) : out;
     }
 
     private static void jpegPixel(JpegHeader.ColorTransform t, int bands, int c0, int c1, int c2, int c3, byte[] out,
@@ -120,17 +116,21 @@ final class Pixels {
                 out[o + 2] = (byte) c2;
                 break;
             case CMYK:
-                // PIL reads 4-component JPEGs as "CMYK;I" (Adobe's inverted convention) and then cmyk2rgb.
-                cmyk(out, o, 255 - c0, 255 - c1, 255 - c2, 255 - c3);
+                // Ink amounts. 4-component JPEGs store CMYK inverted (Adobe's convention, which PIL's "CMYK;I" and
+                // libjpeg assume for all of them).
+                out[o] = (byte) (255 - c0);
+                out[o + 1] = (byte) (255 - c1);
+                out[o + 2] = (byte) (255 - c2);
+                out[o + 3] = (byte) (255 - c3);
                 break;
-            case YCCK: {
-                // libjpeg ycck_cmyk_convert gives inverted CMYK; then as above.
-                int ci = clip(255 - (c0 + CR_R[c2]));
-                int mi = clip(255 - (c0 + ((CB_G[c1] + CR_G[c2]) >> 16)));
-                int yi = clip(255 - (c0 + CB_B[c1]));
-                cmyk(out, o, 255 - ci, 255 - mi, 255 - yi, 255 - c3);
+            case YCCK:
+                // libjpeg ycck_cmyk_convert yields 255 - (YCC to RGB) and K as stored, both in the inverted
+                // convention; undoing the inversion leaves the YCC-to-RGB value as the ink, and 255 - K.
+                out[o] = (byte) clip(c0 + CR_R[c2]);
+                out[o + 1] = (byte) clip(c0 + ((CB_G[c1] + CR_G[c2]) >> 16));
+                out[o + 2] = (byte) clip(c0 + CB_B[c1]);
+                out[o + 3] = (byte) (255 - c3);
                 break;
-            }
             default: // GRAY, and gray+alpha style oddities: first component as luminance
                 out[o] = out[o + 1] = out[o + 2] = (byte) c0;
                 break;
@@ -141,15 +141,16 @@ final class Pixels {
     // Any BufferedImage (PNG, GIF, BMP, WebP, TIFF, Commons Imaging, caller's images).
 
     static byte[] fromBufferedImage(BufferedImage img) {
-        return fromBufferedImage(img, null);
+        return fromBufferedImage(img, null, new ArrayList<>());
     }
 
     /**
      * @param grayIsModeI for 16-bit gray: true = PIL mode I (clip to 255), false = high byte (LA;16B); null = decide
      *                    by the presence of alpha. PNG callers pass it from IHDR because ImageIO turns a tRNS colour
      *                    into an alpha band, while PIL keeps such a file in mode I.
+     * @param warnings    receives colour-profile problems (CMYK only)
      */
-    static byte[] fromBufferedImage(BufferedImage img, Boolean grayIsModeI) {
+    static byte[] fromBufferedImage(BufferedImage img, Boolean grayIsModeI, List<String> warnings) {
         ColorModel cm = img.getColorModel();
         Raster r = img.getRaster();
         int w = img.getWidth();
@@ -169,7 +170,9 @@ final class Pixels {
         } else if (integral && nColor == 3 && csType == ColorSpace.TYPE_RGB) {
             rgb(r, out);
         } else if (integral && nColor == 4 && csType == ColorSpace.TYPE_CMYK) {
-            cmykRaster(r, out);
+            // A CMYK TIFF's own profile arrives as the colour space (the JDK reader builds it from the ICC tag).
+            byte[] icc = cm.getColorSpace() instanceof ICC_ColorSpace ics ? ics.getProfile().getData() : null;
+            return cmykRaster(r, icc, warnings);
         } else {
             // Other colour spaces (Lab, YCbCr, float rasters): let Java2D convert to sRGB. Rare; slow but correct.
             int[] row = new int[w];
@@ -308,7 +311,7 @@ final class Pixels {
         }
     }
 
-    private static void cmykRaster(Raster r, byte[] out) {
+    private static byte[] cmykRaster(Raster r, byte[] icc, List<String> warnings) {
         int w = r.getWidth();
         int h = r.getHeight();
         SampleModel sm = r.getSampleModel();
@@ -318,17 +321,20 @@ final class Pixels {
             bits[b] = sm.getSampleSize(b);
             tables[b] = scaleTable(bits[b], false);
         }
+        byte[] ink = new byte[Math.multiplyExact(Math.multiplyExact(w, h), 4)];
         int[][] rows = new int[4][w];
         int o = 0;
         for (int y = 0; y < h; y++) {
             for (int b = 0; b < 4; b++) {
                 r.getSamples(r.getMinX(), r.getMinY() + y, w, 1, b, rows[b]);
             }
-            for (int x = 0; x < w; x++, o += 3) {
-                cmyk(out, o, scale(tables[0], bits[0], rows[0][x]), scale(tables[1], bits[1], rows[1][x]),
-                        scale(tables[2], bits[2], rows[2][x]), scale(tables[3], bits[3], rows[3][x]));
+            for (int x = 0; x < w; x++) {
+                for (int b = 0; b < 4; b++) {
+                    ink[o++] = (byte) scale(tables[b], bits[b], rows[b][x]);
+                }
             }
         }
+        return CmykColor.toRgb(ink, w, h, icc, warnings);
     }
 
     // ------------------------------------------------------------------------------------------------------------

@@ -134,7 +134,7 @@ class ImageDecoderFuzzTest {
         if (root != null) {
             for (String rel : List.of("hopper.jpg", "hopper_orientation_6.jpg", "pil_sample_cmyk.jpg",
                     "truncated_jpeg.jpg", "hopper.png", "pil123p.png", "i_trns.png", "hopper.gif",
-                    "transparent.gif")) {
+                    "transparent.gif", "hopper.tif", "tiff_strip_cmyk_jpeg.tif")) {
                 Path p = root.resolve("data/awkward-images/pillow/" + rel);
                 if (Files.isRegularFile(p)) {
                     seeds.add(new Seed(rel, Files.readAllBytes(p)));

@@ -240,11 +240,8 @@ class ImageDecoderTest {
         }
     }
 
-    @Test
-    void fourComponentJpegWithoutAdobeMarkerIsInvertedCmykLikePil() throws Exception {
-        // libjpeg calls a 4-component JPEG without APP14 CMYK; PIL reads it as "CMYK;I" (Adobe's inverted storage)
-        // and converts with cmyk2rgb: R = (255 - C) * (255 - K) / 255 with C = 255 - stored.
-        int[] stored = {200, 100, 50, 230};
+    /** A flat-colour 4-component JPEG (no Adobe marker) storing {@code stored} in every pixel. */
+    static byte[] fourComponentJpeg(int[] stored) throws IOException {
         WritableRaster r = java.awt.image.Raster.createInterleavedRaster(DataBuffer.TYPE_BYTE, 16, 16, 4, null);
         for (int y = 0; y < 16; y++) {
             for (int x = 0; x < 16; x++) {
@@ -264,13 +261,27 @@ class ImageDecoderTest {
         }
         byte[] jpg = out.toByteArray();
         assertEquals(-1, indexOf(jpg, new byte[] {(byte) 0xFF, (byte) 0xEE}), "no Adobe marker expected");
-        RgbImage dec = DECODER.decode(jpg, "cmyk.jpg");
-        int k = 255 - stored[3];
+        return jpg;
+    }
+
+    @Test
+    void fourComponentJpegWithoutAdobeMarkerIsInvertedCmykThroughTheProfile() throws Exception {
+        // libjpeg calls a 4-component JPEG without APP14 CMYK, stored inverted (Adobe's convention, PIL's "CMYK;I"):
+        // the ink is 255 - stored, then the colour profile makes it sRGB.
+        int[] stored = {200, 100, 50, 230};
+        RgbImage dec = DECODER.decode(fourComponentJpeg(stored), "cmyk.jpg");
+        byte[] ink = {(byte) (255 - stored[0]), (byte) (255 - stored[1]), (byte) (255 - stored[2]),
+            (byte) (255 - stored[3])};
+        byte[] expected = CmykColor.toRgb(ink, 1, 1, null, new ArrayList<>());
+        byte[] uninverted = CmykColor.toRgb(new byte[] {(byte) stored[0], (byte) stored[1], (byte) stored[2],
+            (byte) stored[3]}, 1, 1, null, new ArrayList<>());
+        int wrong = 0;
         for (int c = 0; c < 3; c++) {
-            int ink = 255 - stored[c];
-            double expected = (255.0 - ink) * (255.0 - k) / 255.0;
-            assertEquals(expected, dec.get(8, 8, c), 1.5, "channel " + c); // flat colour: JPEG keeps it within 1
+            assertEquals(expected[c] & 0xFF, dec.get(8, 8, c), 2, "channel " + c); // flat colour: JPEG keeps it
+            wrong += Math.abs((uninverted[c] & 0xFF) - dec.get(8, 8, c));
         }
+        assertTrue(wrong > 60, "reading the ink uninverted would be visibly different: " + wrong);
+        assertTrue(dec.warnings().isEmpty(), dec.warnings().toString());
     }
 
     @Test
