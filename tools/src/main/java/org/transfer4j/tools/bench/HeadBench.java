@@ -5,14 +5,19 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.Callable;
 import org.transfer4j.backbone.spec.Layout;
 import org.transfer4j.backbone.spec.Preset;
 import org.transfer4j.head.TrainingConfig;
 import org.transfer4j.head.train.ArrayRows;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.schedule.FixedSchedule;
+import org.transfer4j.head.train.HeadNetwork;
 import org.transfer4j.head.train.HeadTrainer;
 import org.transfer4j.head.train.NativeThreads;
 import picocli.CommandLine.Command;
@@ -22,7 +27,8 @@ import picocli.CommandLine.Option;
  * bench.jar head: trains the head on synthetic features (no validation, no checkpoint) and prints one JSON line with
  * the median seconds per epoch and the GFLOP/s it implies. FLOPs per row and epoch: 4·D·H for the first layer
  * (forward and weight gradient; the input gradient is never needed) plus 6·H·K for the second (forward, weight and
- * input gradients); with H = 0, 4·D·K.
+ * input gradients); with H = 0, 4·D·K. It also times a step's two halves (forward+backward, and ND4J's Adam update)
+ * on the same shapes, so that the part no faster BLAS can remove is on record.
  */
 @Command(name = "head", mixinStandardHelpOptions = true,
         description = "Head training speed on synthetic features; prints one JSON line.")
@@ -63,10 +69,7 @@ public final class HeadBench implements Callable<Integer> {
         HeadTrainer trainer = HeadTrainer.builder(config).optWorkspace(!noWorkspace)
                 .optListener(s -> seconds.add(s.seconds())).build();
         trainer.train(data, null);
-        List<Double> sorted = new ArrayList<>(seconds);
-        sorted.sort(Double::compare);
-        int n = sorted.size();
-        double median = n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+        double median = median(seconds);
         double flopsPerRow = hidden == 0 ? 4.0 * dim * classes : 4.0 * dim * hidden + 6.0 * hidden * classes;
         double gflop = flopsPerRow * rows / 1e9;
         Map<String, Object> out = new LinkedHashMap<>();
@@ -84,10 +87,71 @@ public final class HeadBench implements Callable<Integer> {
         out.put("epoch_seconds", seconds.stream().map(HeadBench::round).toList());
         out.put("gflop_per_epoch", round(gflop));
         out.put("gflops", round(gflop / median));
+        // Where a step's time goes, on the same shapes: ND4J's Adam update (with params -= update) vs forward and
+        // backward. The update alone, times the steps of an epoch, is a floor that no BLAS can lower.
+        double[] split = stepSplitMs();
+        out.put("steps_per_epoch", (rows + batch - 1) / batch);
+        out.put("forward_backward_ms_per_step", round(split[0]));
+        out.put("update_ms_per_step", round(split[1]));
+        out.put("update_seconds_per_epoch", round(split[1] * ((rows + batch - 1) / batch) / 1000));
         out.put("peak_rss_mb", peakRssMb());
         out.put("cores", Runtime.getRuntime().availableProcessors());
         System.out.println(new Gson().toJson(out));
         return 0;
+    }
+
+    /** Median ms per step of {forward+backward, update} over 5 rounds of 50 steps on one fixed random batch. */
+    private double[] stepSplitMs() {
+        int h = hidden;
+        int k = classes;
+        Random r = new Random(seed);
+        float[] x = new float[batch * dim];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) r.nextGaussian();
+        }
+        float[] t = new float[batch * k];
+        for (int i = 0; i < batch; i++) {
+            t[i * k + r.nextInt(k)] = 1;
+        }
+        float[] w = new float[batch];
+        Arrays.fill(w, 1);
+        float[] mask = null;
+        if (h > 0 && dropout > 0) {
+            mask = new float[batch * h];
+            for (int i = 0; i < mask.length; i++) {
+                mask[i] = r.nextDouble() < dropout ? 0 : (float) (1 / (1 - dropout));
+            }
+        }
+        List<Double> fb = new ArrayList<>();
+        List<Double> up = new ArrayList<>();
+        try (HeadNetwork net = new HeadNetwork(dim, h, k, DataType.FLOAT, new FixedSchedule(1e-3), !noWorkspace)) {
+            net.initialize(seed);
+            int it = 0;
+            for (int round = 0; round < 6; round++) {
+                long f = 0;
+                long u = 0;
+                for (int i = 0; i < 50; i++, it++) {
+                    long t0 = System.nanoTime();
+                    net.forwardBackward(x, t, w, mask, batch, null, null, true);
+                    long t1 = System.nanoTime();
+                    net.update(it, 0, 0);
+                    f += t1 - t0;
+                    u += System.nanoTime() - t1;
+                }
+                if (round > 0) { // the first round warms up
+                    fb.add(f / 50 / 1e6);
+                    up.add(u / 50 / 1e6);
+                }
+            }
+        }
+        return new double[] {median(fb), median(up)};
+    }
+
+    private static double median(List<Double> values) {
+        List<Double> sorted = new ArrayList<>(values);
+        sorted.sort(Double::compare);
+        int n = sorted.size();
+        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
     }
 
     private static double round(double v) {

@@ -1,0 +1,31 @@
+package org.transfer4j.tools.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import org.junit.jupiter.api.Test;
+import org.transfer4j.tools.BenchCommand;
+import org.transfer4j.tools.CliRun;
+
+/** bench.jar head on small shapes: the JSON fields the benchmarks record, and that they are consistent. */
+class HeadBenchTest {
+    @Test
+    void printsEpochTimeAndTheStepSplit() {
+        CliRun r = CliRun.run(new BenchCommand(), "head", "--rows", "300", "--dim", "64", "--hidden", "16",
+                "--classes", "3", "--batch", "32", "--epochs", "3", "--threads", "1");
+        assertEquals(0, r.code(), r.err());
+        JsonObject o = JsonParser.parseString(r.out().strip()).getAsJsonObject();
+        assertEquals("head", o.get("bench").getAsString());
+        assertEquals(3, o.getAsJsonArray("epoch_seconds").size());
+        assertTrue(o.get("seconds_per_epoch").getAsDouble() > 0, o.toString());
+        assertEquals(10, o.get("steps_per_epoch").getAsInt()); // ceil(300 / 32)
+        double fb = o.get("forward_backward_ms_per_step").getAsDouble();
+        double up = o.get("update_ms_per_step").getAsDouble();
+        assertTrue(fb > 0 && up > 0, o.toString());
+        assertEquals(up * 10 / 1000, o.get("update_seconds_per_epoch").getAsDouble(), 0.002, o.toString());
+        // FLOPs per epoch: rows * (4*D*H + 6*H*K).
+        assertEquals(300 * (4.0 * 64 * 16 + 6.0 * 16 * 3) / 1e9, o.get("gflop_per_epoch").getAsDouble(), 0.001);
+    }
+}
