@@ -28,7 +28,7 @@ import java.util.List;
  * with compensation (1.14 with LittleCMS). A printer profile is therefore relabelled as an input ("scnr") profile,
  * which makes Java2D use its perceptual table, whose black maps to black: 1.19.
  *
- * <p>Thread-safe: a fresh {@link ColorConvertOp} per call (it caches its transform and is not safe to share).
+ * <p>Thread-safe: {@link ColorConvertOp}s (which cache their native transform) are per thread or per call.
  */
 final class CmykColor {
     static final String DEFAULT_PROFILE_NAME = "ISO Coated v2 300% (basICColor)";
@@ -61,6 +61,13 @@ final class CmykColor {
     }
 
     /**
+     * One op per thread for the default profile: an op builds its native transform on first use (~5 ms) and keeps
+     * it, but is not safe to share between threads.
+     */
+    private static final ThreadLocal<ColorConvertOp> DEFAULT_OP = ThreadLocal.withInitial(
+            () -> new ColorConvertOp(new ICC_Profile[] {DefaultProfile.PROFILE, Srgb.PROFILE}, null));
+
+    /**
      * @param ink      w*h pixels of (C, M, Y, K), 0 = no ink, 255 = full ink
      * @param embedded the image's ICC profile, or null; an unusable one is reported in {@code warnings} and the
      *                 default is used instead
@@ -72,7 +79,7 @@ final class CmykColor {
             try {
                 ICC_Profile p = asInputProfile(embedded);
                 if (p.getColorSpaceType() == ColorSpace.TYPE_CMYK) {
-                    return convert(ink, w, h, p);
+                    return convert(ink, w, h, new ColorConvertOp(new ICC_Profile[] {p, Srgb.PROFILE}, null));
                 }
                 problem = "it describes colour space type " + p.getColorSpaceType() + ", not CMYK";
             } catch (IllegalArgumentException | CMMException | ProfileDataException e) {
@@ -81,10 +88,10 @@ final class CmykColor {
             warnings.add("icc: embedded colour profile unusable (" + problem + "); CMYK converted with "
                     + DEFAULT_PROFILE_NAME);
         }
-        return convert(ink, w, h, DefaultProfile.PROFILE);
+        return convert(ink, w, h, DEFAULT_OP.get());
     }
 
-    private static byte[] convert(byte[] ink, int w, int h, ICC_Profile cmyk) {
+    private static byte[] convert(byte[] ink, int w, int h, ColorConvertOp op) {
         int pixels = Math.multiplyExact(w, h);
         if (ink.length < Math.multiplyExact(pixels, 4)) {
             throw new IllegalArgumentException("expected " + pixels + " CMYK pixels, got " + ink.length / 4);
@@ -94,7 +101,7 @@ final class CmykColor {
                 Math.multiplyExact(w, 4), 4, BANDS4, null);
         WritableRaster dst = Raster.createInterleavedRaster(new DataBufferByte(rgb, rgb.length), w, h,
                 Math.multiplyExact(w, 3), 3, BANDS3, null);
-        new ColorConvertOp(new ICC_Profile[] {cmyk, Srgb.PROFILE}, null).filter(src, dst);
+        op.filter(src, dst);
         return rgb;
     }
 

@@ -125,6 +125,43 @@ class CmykColorTest {
         assertTrue(b.warnings().isEmpty(), b.warnings().toString());
     }
 
+    @Test
+    void concurrentConversionsEqualSequentialOnes() throws Exception {
+        // Decode threads convert at the same time and share the profile objects.
+        Random r = new Random(11);
+        byte[][] inks = new byte[16][];
+        byte[][] expected = new byte[16][];
+        for (int i = 0; i < inks.length; i++) {
+            inks[i] = new byte[40 * 30 * 4];
+            r.nextBytes(inks[i]);
+            expected[i] = CmykColor.toRgb(inks[i], 40, 30, null, new ArrayList<>());
+        }
+        byte[] embedded = defaultProfileBytes();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+        try {
+            List<java.util.concurrent.Future<Boolean>> results = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                results.add(pool.submit(() -> {
+                    for (int rep = 0; rep < 4; rep++) {
+                        for (int i = 0; i < inks.length; i++) {
+                            byte[] icc = (rep + i) % 2 == 0 ? null : embedded;
+                            if (!java.util.Arrays.equals(expected[i],
+                                    CmykColor.toRgb(inks[i], 40, 30, icc, new ArrayList<>()))) {
+                                return false;
+                            }
+                        }
+                    }
+                    return true;
+                }));
+            }
+            for (java.util.concurrent.Future<Boolean> f : results) {
+                assertTrue(f.get(), "a concurrent conversion differed");
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     // ---------------------------------------------------------------------------------------------- helpers
 
     private static byte[] ink(int[] stored) {

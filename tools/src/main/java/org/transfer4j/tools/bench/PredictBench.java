@@ -105,9 +105,7 @@ public final class PredictBench implements Callable<Integer> {
             try (Backbone bb = Backbone.load(bbFile, opts)) {
                 RgbImage img = image != null ? composed.decoder().decode(image) : synthetic(640, 480);
                 FloatBuffer buf = Backbone.newBatchBuffer(composed.spec(), 1);
-                long p0 = System.nanoTime();
-                new Preprocessor(composed.spec()).write(img, buf, 0);
-                double preprocessMs = (System.nanoTime() - p0) / 1e6;
+                double preprocessMs = timePreprocess(new Preprocessor(composed.spec()), img, buf);
                 for (int i = 0; i < warmup; i++) {
                     composed.predictPreprocessed(buf, 1);
                     bb.features(buf, 1);
@@ -179,6 +177,21 @@ public final class PredictBench implements Callable<Integer> {
     }
 
     /** Median of 15 end-to-end predictions of the decoded image (preprocessing included), for context. */
+    /** Median of 15 warm runs (a single first call would time JIT compilation, not preprocessing). */
+    private static double timePreprocess(Preprocessor pre, RgbImage img, FloatBuffer buf) {
+        for (int i = 0; i < 5; i++) {
+            pre.write(img, buf, 0);
+        }
+        List<Double> ms = new ArrayList<>();
+        for (int i = 0; i < 15; i++) {
+            long s = System.nanoTime();
+            pre.write(img, buf, 0);
+            ms.add((System.nanoTime() - s) / 1e6);
+        }
+        Collections.sort(ms);
+        return median(ms);
+    }
+
     private static double timePredict(Predictor p, RgbImage img) throws ModelException {
         List<Double> ms = new ArrayList<>();
         for (int i = 0; i < 15; i++) {
