@@ -106,8 +106,8 @@ public final class ImageDecoder {
         }
 
         /**
-         * Whether to rotate/mirror JPEGs by their EXIF orientation (default true, like PIL's
-         * {@code ImageOps.exif_transpose}). Set false to reproduce a pipeline that calls only
+         * Whether to rotate/mirror images by their EXIF orientation (JPEG APP1, TIFF IFD0, PNG eXIf, WebP EXIF;
+         * default true, like PIL's {@code ImageOps.exif_transpose}). Set false to reproduce a pipeline that calls only
          * {@code Image.open(f).convert("RGB")}, which leaves pixels as stored.
          */
         public Builder optApplyExifOrientation(boolean apply) {
@@ -279,10 +279,17 @@ public final class ImageDecoder {
         boolean ink = transform == JpegHeader.ColorTransform.CMYK || transform == JpegHeader.ColorTransform.YCCK;
         byte[] rgb = Pixels.fromJpegRaster(raster, transform, ink ? hdr.iccProfile(bytes, warnings) : null,
                 warnings);
-        int w = hdr.width;
-        int h = hdr.height;
-        if (applyExifOrientation && hdr.exifLength > 0) {
-            int o = exifOrientation(bytes, hdr, warnings);
+        return oriented(bytes, hdr.exifLength > 0 ? new int[] {hdr.exifOffset, hdr.exifLength} : null, hdr.width,
+                hdr.height, rgb, warnings);
+    }
+
+    /**
+     * The image turned upright by the EXIF orientation in {@code bytes[block[0] .. block[0]+block[1])} (a TIFF
+     * structure), when orientation is applied and the block exists.
+     */
+    private RgbImage oriented(byte[] bytes, int[] block, int w, int h, byte[] rgb, List<String> warnings) {
+        if (applyExifOrientation && block != null && block[1] > 0) {
+            int o = exifOrientation(bytes, block[0], block[1], warnings);
             if (o >= 2 && o <= 8) {
                 rgb = Pixels.orient(rgb, w, h, o);
                 int ow = Pixels.orientedWidth(w, h, o);
@@ -294,10 +301,13 @@ public final class ImageDecoder {
     }
 
     /** EXIF orientation from IFD0 (as PIL's getexif() reads it), or 1; problems become warnings. */
-    private static int exifOrientation(byte[] bytes, JpegHeader hdr, List<String> warnings) {
+    private static int exifOrientation(byte[] bytes, int offset, int length, List<String> warnings) {
         try {
-            byte[] tiff = new byte[hdr.exifLength];
-            System.arraycopy(bytes, hdr.exifOffset, tiff, 0, tiff.length);
+            byte[] tiff = bytes;
+            if (offset != 0 || length != bytes.length) {
+                tiff = new byte[length];
+                System.arraycopy(bytes, offset, tiff, 0, length);
+            }
             TiffImageMetadata md = (TiffImageMetadata) new TiffImageParser().getMetadata(ByteSource.array(tiff),
                     new TiffImagingParameters());
             if (md == null) {
@@ -348,7 +358,9 @@ public final class ImageDecoder {
         if (gif != null && (gif.canvasWidth() != img.getWidth() || gif.canvasHeight() != img.getHeight())) {
             return new RgbImage(gif.canvasWidth(), gif.canvasHeight(), gifCanvas(img, gif), warnings);
         }
-        return new RgbImage(img.getWidth(), img.getHeight(), Pixels.fromBufferedImage(img, grayIsModeI, warnings), warnings);
+        // PNG eXIf, WebP EXIF and TIFF IFD0 carry orientation too (Pillow's getexif reads all three).
+        return oriented(bytes, ExifBlocks.find(bytes), img.getWidth(), img.getHeight(),
+                Pixels.fromBufferedImage(img, grayIsModeI, warnings), warnings);
     }
 
     /**
