@@ -32,7 +32,8 @@ import java.util.List;
  */
 final class CmykColor {
     static final String DEFAULT_PROFILE_NAME = "ISO Coated v2 300% (basICColor)";
-    static final String DEFAULT_PROFILE_RESOURCE = "/org/apache/pdfbox/resources/icc/ISOcoated_v2_300_bas.icc";
+    /** Unpacked from PDFBox 2.0.x's jar at build time (see backbone/pom.xml). */
+    static final String DEFAULT_PROFILE_RESOURCE = "/org/transfer4j/backbone/image/ISOcoated_v2_300_bas.icc";
     private static final int[] BANDS4 = {0, 1, 2, 3};
     private static final int[] BANDS3 = {0, 1, 2};
 
@@ -46,8 +47,8 @@ final class CmykColor {
         private static ICC_Profile load() {
             try (InputStream in = CmykColor.class.getResourceAsStream(DEFAULT_PROFILE_RESOURCE)) {
                 if (in == null) {
-                    throw new IllegalStateException("the CMYK profile " + DEFAULT_PROFILE_RESOURCE + " is not on the "
-                            + "class path; it comes from org.apache.pdfbox:pdfbox 2.0.x (see the parent pom)");
+                    throw new IllegalStateException("the CMYK profile " + DEFAULT_PROFILE_RESOURCE + " is missing "
+                            + "from the class path: this transfer4j-backbone jar was not built by its pom");
                 }
                 return asInputProfile(in.readAllBytes());
             } catch (IOException e) {
@@ -66,6 +67,11 @@ final class CmykColor {
      */
     private static final ThreadLocal<ColorConvertOp> DEFAULT_OP = ThreadLocal.withInitial(
             () -> new ColorConvertOp(new ICC_Profile[] {DefaultProfile.PROFILE, Srgb.PROFILE}, null));
+
+    /** Loads the default profile now; throws (an Error wrapping the reason) when the jar lacks it. */
+    static void requireDefaultProfile() {
+        DefaultProfile.PROFILE.getColorSpaceType();
+    }
 
     /**
      * @param ink      w*h pixels of (C, M, Y, K), 0 = no ink, 255 = full ink

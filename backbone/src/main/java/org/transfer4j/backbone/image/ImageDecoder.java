@@ -116,6 +116,7 @@ public final class ImageDecoder {
         }
 
         public ImageDecoder build() {
+            CmykColor.requireDefaultProfile(); // a packaging fault shows here, not as "corrupt" CMYK images later
             return new ImageDecoder(this);
         }
     }
@@ -300,6 +301,16 @@ public final class ImageDecoder {
         return new RgbImage(w, h, rgb, warnings);
     }
 
+    /** The file's ICC profile (TIFF tag 34675 and the like, through Commons Imaging), or null; problems warn. */
+    private static byte[] embeddedProfile(byte[] bytes, List<String> warnings) {
+        try {
+            return Imaging.getIccProfileBytes(bytes);
+        } catch (IOException | RuntimeException e) {
+            warnings.add("icc: unreadable embedded colour profile (" + e.getMessage() + "); ignored");
+            return null;
+        }
+    }
+
     /** EXIF orientation from IFD0 (as PIL's getexif() reads it), or 1; problems become warnings. */
     private static int exifOrientation(byte[] bytes, int offset, int length, List<String> warnings) {
         try {
@@ -360,7 +371,8 @@ public final class ImageDecoder {
         }
         // PNG eXIf, WebP EXIF and TIFF IFD0 carry orientation too (Pillow's getexif reads all three).
         return oriented(bytes, ExifBlocks.find(bytes), img.getWidth(), img.getHeight(),
-                Pixels.fromBufferedImage(img, grayIsModeI, warnings), warnings);
+                Pixels.fromBufferedImage(img, grayIsModeI, () -> embeddedProfile(bytes, warnings), warnings),
+                warnings);
     }
 
     /**

@@ -1,7 +1,6 @@
 package org.transfer4j.backbone.image;
 
 import java.awt.color.ColorSpace;
-import java.awt.color.ICC_ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
 import java.awt.image.ComponentSampleModel;
@@ -12,6 +11,7 @@ import java.awt.image.Raster;
 import java.awt.image.SampleModel;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * Raw samples to 8-bit RGB with PIL's {@code convert("RGB")} rules (Pillow {@code libImaging/Convert.c},
@@ -141,38 +141,41 @@ final class Pixels {
     // Any BufferedImage (PNG, GIF, BMP, WebP, TIFF, Commons Imaging, caller's images).
 
     static byte[] fromBufferedImage(BufferedImage img) {
-        return fromBufferedImage(img, null, new ArrayList<>());
+        return fromBufferedImage(img, null, () -> null, new ArrayList<>());
     }
 
     /**
      * @param grayIsModeI for 16-bit gray: true = PIL mode I (clip to 255), false = high byte (LA;16B); null = decide
      *                    by the presence of alpha. PNG callers pass it from IHDR because ImageIO turns a tRNS colour
      *                    into an alpha band, while PIL keeps such a file in mode I.
+     * @param cmykProfile the file's embedded ICC profile (read only for CMYK images), or a supplier of null. Not the
+     *                    colour model's colour space: without a profile, readers substitute one that depends on the
+     *                    operating system (TwelveMonkeys uses the system's generic CMYK profile where one exists).
      * @param warnings    receives colour-profile problems (CMYK only)
      */
-    static byte[] fromBufferedImage(BufferedImage img, Boolean grayIsModeI, List<String> warnings) {
+    static byte[] fromBufferedImage(BufferedImage img, Boolean grayIsModeI, Supplier<byte[]> cmykProfile,
+            List<String> warnings) {
         ColorModel cm = img.getColorModel();
         Raster r = img.getRaster();
         int w = img.getWidth();
         int h = img.getHeight();
-        byte[] out = new byte[Math.multiplyExact(Math.multiplyExact(w, h), 3)];
         int dataType = r.getDataBuffer().getDataType();
         boolean integral = dataType == DataBuffer.TYPE_BYTE || dataType == DataBuffer.TYPE_USHORT
                 || dataType == DataBuffer.TYPE_INT || dataType == DataBuffer.TYPE_SHORT;
+        int csType = cm.getColorSpace().getType();
+        int nColor = cm.getNumColorComponents();
+        if (!(cm instanceof IndexColorModel) && integral && nColor == 4 && csType == ColorSpace.TYPE_CMYK) {
+            return cmykRaster(r, cmykProfile.get(), warnings);
+        }
+        byte[] out = new byte[Math.multiplyExact(Math.multiplyExact(w, h), 3)];
         if (cm instanceof IndexColorModel icm) {
             palette(r, icm, out);
             return out;
         }
-        int csType = cm.getColorSpace().getType();
-        int nColor = cm.getNumColorComponents();
         if (integral && nColor == 1 && csType == ColorSpace.TYPE_GRAY) {
             gray(r, grayIsModeI != null ? grayIsModeI : !cm.hasAlpha(), out);
         } else if (integral && nColor == 3 && csType == ColorSpace.TYPE_RGB) {
             rgb(r, out);
-        } else if (integral && nColor == 4 && csType == ColorSpace.TYPE_CMYK) {
-            // A CMYK TIFF's own profile arrives as the colour space (the JDK reader builds it from the ICC tag).
-            byte[] icc = cm.getColorSpace() instanceof ICC_ColorSpace ics ? ics.getProfile().getData() : null;
-            return cmykRaster(r, icc, warnings);
         } else {
             // Other colour spaces (Lab, YCbCr, float rasters): let Java2D convert to sRGB. Rare; slow but correct.
             int[] row = new int[w];

@@ -47,7 +47,7 @@ class CmykColorTest {
     @Test
     void defaultProfileIsTheDocumentedOne() throws Exception {
         try (InputStream in = CmykColor.class.getResourceAsStream(CmykColor.DEFAULT_PROFILE_RESOURCE)) {
-            assertTrue(in != null, "the CMYK profile resource must be on the class path (pdfbox 2.0.x)");
+            assertTrue(in != null, "the CMYK profile resource must be in the backbone jar (unpacked from pdfbox 2.0.x by the pom)");
             ICC_Profile p = ICC_Profile.getInstance(in.readAllBytes());
             assertEquals(ColorSpace.TYPE_CMYK, p.getColorSpaceType());
             String desc = new String(p.getData(ICC_Profile.icSigProfileDescriptionTag), StandardCharsets.ISO_8859_1);
@@ -126,6 +126,42 @@ class CmykColorTest {
     }
 
     @Test
+    void adobeTransformFlagPicksCmykOrYcckAsLibjpegDoes() {
+        assertEquals(JpegHeader.ColorTransform.YCCK, JpegHeader.parse(fourComponentHeader(2)).transform());
+        assertEquals(JpegHeader.ColorTransform.CMYK, JpegHeader.parse(fourComponentHeader(0)).transform());
+        assertEquals(JpegHeader.ColorTransform.CMYK, JpegHeader.parse(fourComponentHeader(-1)).transform());
+    }
+
+    @Test
+    void ycckComponentsBecomeInkAsLibjpegAndPilReadThem() {
+        // libjpeg's ycck_cmyk_convert outputs 255 - (YCC to RGB) and K as stored, in Adobe's inverted convention,
+        // which PIL reads as "CMYK;I": the ink is the YCC-to-RGB value, and 255 - K.
+        int[] ink = {30, 200, 120, 60};
+        int[] ycc = rgbToYcc(ink[0], ink[1], ink[2]);
+        java.awt.image.WritableRaster r = java.awt.image.Raster.createInterleavedRaster(
+                java.awt.image.DataBuffer.TYPE_BYTE, 3, 2, 4, null);
+        for (int y = 0; y < 2; y++) {
+            for (int x = 0; x < 3; x++) {
+                r.setPixel(x, y, new int[] {ycc[0], ycc[1], ycc[2], 255 - ink[3]});
+            }
+        }
+        List<String> warnings = new ArrayList<>();
+        byte[] rgb = Pixels.fromJpegRaster(r, JpegHeader.ColorTransform.YCCK, null, warnings);
+        int[] expected = rgb(ink[0], ink[1], ink[2], ink[3]);
+        int[] asCmyk = rgbAt(Pixels.fromJpegRaster(r, JpegHeader.ColorTransform.CMYK, null, warnings), 0);
+        for (int px = 0; px < 6; px++) {
+            int[] got = rgbAt(rgb, px);
+            for (int c = 0; c < 3; c++) {
+                assertEquals(expected[c], got[c], 2, "pixel " + px + " channel " + c); // YCC rounding: +-1 ink
+            }
+        }
+        int wrong = Math.abs(asCmyk[0] - expected[0]) + Math.abs(asCmyk[1] - expected[1])
+                + Math.abs(asCmyk[2] - expected[2]);
+        assertTrue(wrong > 60, "reading YCCK as plain CMYK would be visibly wrong: " + wrong);
+        assertTrue(warnings.isEmpty(), warnings.toString());
+    }
+
+    @Test
     void concurrentConversionsEqualSequentialOnes() throws Exception {
         // Decode threads convert at the same time and share the profile objects.
         Random r = new Random(11);
@@ -169,11 +205,37 @@ class CmykColorTest {
             (byte) (255 - stored[3])};
     }
 
+    private static int[] rgbAt(byte[] rgb, int px) {
+        return new int[] {rgb[px * 3] & 0xFF, rgb[px * 3 + 1] & 0xFF, rgb[px * 3 + 2] & 0xFF};
+    }
+
+    /** JFIF's RGB to YCbCr, rounded. */
+    private static int[] rgbToYcc(int r, int g, int b) {
+        double y = 0.299 * r + 0.587 * g + 0.114 * b;
+        double cb = -0.168736 * r - 0.331264 * g + 0.5 * b + 128;
+        double cr = 0.5 * r - 0.418688 * g - 0.081312 * b + 128;
+        return new int[] {(int) Math.round(y), (int) Math.round(cb), (int) Math.round(cr)};
+    }
+
+    /** SOI, an Adobe APP14 with {@code transform} (or none when negative), and a 4-component SOF0. */
+    private static byte[] fourComponentHeader(int transform) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.write(0xFF);
+        out.write(0xD8);
+        if (transform >= 0) {
+            out.writeBytes(new byte[] {(byte) 0xFF, (byte) 0xEE, 0, 14, 'A', 'd', 'o', 'b', 'e', 0, 100, 0, 0, 0, 0,
+                (byte) transform});
+        }
+        out.writeBytes(new byte[] {(byte) 0xFF, (byte) 0xC0, 0, 20, 8, 0, 2, 0, 3, 4, 1, 0x11, 0, 2, 0x11, 0, 3, 0x11,
+            0, 4, 0x11, 0});
+        return out.toByteArray();
+    }
+
     private static String str(int[] c) {
         return c[0] + "," + c[1] + "," + c[2];
     }
 
-    private static byte[] defaultProfileBytes() throws IOException {
+    static byte[] defaultProfileBytes() throws IOException {
         try (InputStream in = CmykColor.class.getResourceAsStream(CmykColor.DEFAULT_PROFILE_RESOURCE)) {
             return in.readAllBytes();
         }

@@ -130,6 +130,10 @@ class ImageDecoderFuzzTest {
         pal.getGraphics().drawImage(photo, 0, 0, null);
         seeds.add(new Seed("gen.gif", ImageDecoderTest.encode(pal, "gif")));
         seeds.add(new Seed("gen-palette.png", ImageDecoderTest.encode(pal, "png")));
+        // A CMYK JPEG carrying a CMYK profile in APP2 chunks: mutations reach the chunk walk and the colour engine.
+        seeds.add(new Seed("gen-cmyk-icc.jpg", CmykColorTest.withIcc(
+                ImageDecoderTest.fourComponentJpeg(new int[] {200, 100, 50, 230}), CmykColorTest.defaultProfileBytes(),
+                60_000)));
         Path root = SharedData.root();
         if (root != null) {
             for (String rel : List.of("hopper.jpg", "hopper_orientation_6.jpg", "pil_sample_cmyk.jpg",

@@ -176,7 +176,6 @@ public final class PredictBench implements Callable<Integer> {
         return (System.nanoTime() - s) / 1e6;
     }
 
-    /** Median of 15 end-to-end predictions of the decoded image (preprocessing included), for context. */
     /** Median of 15 warm runs (a single first call would time JIT compilation, not preprocessing). */
     private static double timePreprocess(Preprocessor pre, RgbImage img, FloatBuffer buf) {
         for (int i = 0; i < 5; i++) {
@@ -192,6 +191,7 @@ public final class PredictBench implements Callable<Integer> {
         return median(ms);
     }
 
+    /** Median of 15 end-to-end predictions of the decoded image (preprocessing included), for context. */
     private static double timePredict(Predictor p, RgbImage img) throws ModelException {
         List<Double> ms = new ArrayList<>();
         for (int i = 0; i < 15; i++) {
