@@ -320,7 +320,7 @@ public final class ImageDecoder {
                 System.arraycopy(bytes, offset, tiff, 0, length);
             }
             TiffImageMetadata md = (TiffImageMetadata) new TiffImageParser().getMetadata(ByteSource.array(tiff),
-                    new TiffImagingParameters());
+                    new TiffImagingParameters().setReadThumbnails(false)); // IFD0 tags only, no image data
             if (md == null) {
                 return 1;
             }
