@@ -34,6 +34,10 @@ import org.nd4j.linalg.schedule.ISchedule;
  * <p>Not thread-safe; one network per training run.
  */
 public final class HeadNetwork implements AutoCloseable {
+    static {
+        Nd4jBinaries.select(); // before this class's first ND4J call loads the native library
+    }
+
     private static final String WORKSPACE_ID = "transfer4j-head-step";
     /** Grows to the largest step on the first iterations, then reuses one block; spills go to ordinary memory. */
     private static final WorkspaceConfiguration WORKSPACE = WorkspaceConfiguration.builder()

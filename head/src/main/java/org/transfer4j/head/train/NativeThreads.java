@@ -11,6 +11,10 @@ import org.nd4j.nativeblas.NativeOpsHolder;
  * same count.
  */
 public final class NativeThreads {
+    static {
+        Nd4jBinaries.select(); // before this class's first ND4J call loads the native library
+    }
+
     private NativeThreads() {
     }
 

@@ -19,6 +19,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.schedule.FixedSchedule;
 import org.transfer4j.head.train.HeadNetwork;
 import org.transfer4j.head.train.HeadTrainer;
+import org.transfer4j.head.train.Nd4jBinaries;
 import org.transfer4j.head.train.NativeThreads;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -83,6 +84,7 @@ public final class HeadBench implements Callable<Integer> {
         out.put("dropout", hidden == 0 ? 0 : dropout);
         out.put("workspace", !noWorkspace);
         out.put("blas_threads", NativeThreads.blasThreads());
+        out.put("nd4j_native", "linux-x86_64" + Nd4jBinaries.select());
         out.put("seconds_per_epoch", round(median));
         out.put("epoch_seconds", seconds.stream().map(HeadBench::round).toList());
         out.put("gflop_per_epoch", round(gflop));
