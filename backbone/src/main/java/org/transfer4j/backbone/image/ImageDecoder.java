@@ -28,13 +28,6 @@ import org.apache.commons.imaging.ImageFormats;
 import org.apache.commons.imaging.Imaging;
 import org.apache.commons.imaging.ImagingException;
 import org.apache.commons.imaging.bytesource.ByteSource;
-import org.apache.commons.imaging.formats.tiff.TiffDirectory;
-import org.apache.commons.imaging.formats.tiff.TiffField;
-import org.apache.commons.imaging.formats.tiff.TiffImageMetadata;
-import org.apache.commons.imaging.formats.tiff.TiffImageParser;
-import org.apache.commons.imaging.formats.tiff.TiffImagingParameters;
-import org.apache.commons.imaging.formats.tiff.constants.TiffDirectoryConstants;
-import org.apache.commons.imaging.formats.tiff.constants.TiffTagConstants;
 import org.transfer4j.backbone.image.ImageDecodeException.Reason;
 import org.transfer4j.backbone.spec.BackboneSpec;
 
@@ -313,36 +306,22 @@ public final class ImageDecoder {
 
     /** EXIF orientation from IFD0 (as PIL's getexif() reads it), or 1; problems become warnings. */
     private static int exifOrientation(byte[] bytes, int offset, int length, List<String> warnings) {
+        int o;
         try {
-            byte[] tiff = bytes;
-            if (offset != 0 || length != bytes.length) {
-                tiff = new byte[length];
-                System.arraycopy(bytes, offset, tiff, 0, length);
-            }
-            TiffImageMetadata md = (TiffImageMetadata) new TiffImageParser().getMetadata(ByteSource.array(tiff),
-                    new TiffImagingParameters().setReadThumbnails(false)); // IFD0 tags only, no image data
-            if (md == null) {
-                return 1;
-            }
-            TiffDirectory root = md.findDirectory(TiffDirectoryConstants.DIRECTORY_TYPE_ROOT);
-            if (root == null) {
-                return 1;
-            }
-            TiffField f = root.findField(TiffTagConstants.TIFF_TAG_ORIENTATION);
-            if (f == null) {
-                return 1;
-            }
-            int o = f.getIntValue();
-            if (o < 1 || o > 8) {
-                warnings.add("exif: orientation " + o + " is not 1..8; pixels left as stored");
-                return 1;
-            }
-            return o;
-        } catch (IOException | RuntimeException | StackOverflowError e) {
+            o = ExifBlocks.orientation(bytes, offset, length);
+        } catch (IllegalArgumentException e) {
             // A damaged EXIF block must not cost the image: PIL would still open it.
             warnings.add("exif: unreadable EXIF block (" + e.getMessage() + "); orientation not applied");
             return 1;
         }
+        if (o == 0) {
+            return 1;
+        }
+        if (o < 1 || o > 8) {
+            warnings.add("exif: orientation " + o + " is not 1..8; pixels left as stored");
+            return 1;
+        }
+        return o;
     }
 
     private RgbImage decodeWithImageIO(byte[] bytes, String file, String format, GifHeader gif,
@@ -451,7 +430,9 @@ public final class ImageDecoder {
             java.awt.Dimension d = Imaging.getImageSize(bytes);
             checkSize(file, fmt.getName(), d.width, d.height);
             BufferedImage img = Imaging.getBufferedImage(bytes);
-            return new RgbImage(img.getWidth(), img.getHeight(), Pixels.fromBufferedImage(img));
+            List<String> warnings = new ArrayList<>();
+            return oriented(bytes, ExifBlocks.find(bytes), img.getWidth(), img.getHeight(),
+                    Pixels.fromBufferedImage(img, null, () -> embeddedProfile(bytes, warnings), warnings), warnings);
         } catch (ImagingException e) {
             throw corrupt(file, fmt.getName() + " decoder (Commons Imaging) failed: " + e.getMessage(), e);
         } catch (IOException e) {

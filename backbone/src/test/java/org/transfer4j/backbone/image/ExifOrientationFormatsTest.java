@@ -57,8 +57,10 @@ class ExifOrientationFormatsTest {
     }
 
     @Test
-    void locatesWebpExifChunksWithOrWithoutTheExifPrefix() {
+    void locatesWebpExifChunksOnlyWhereLibwebpWould() {
         byte[] tiff = exifTiff(3, ByteOrder.LITTLE_ENDIAN);
+        byte[] vp8xExif = new byte[10];
+        vp8xExif[0] = 0x08; // VP8X flags: EXIF present
         for (boolean prefix : new boolean[] {false, true}) {
             ByteArrayOutputStream payload = new ByteArrayOutputStream();
             if (prefix) {
@@ -66,16 +68,80 @@ class ExifOrientationFormatsTest {
             }
             payload.writeBytes(tiff);
             byte[] odd = {1, 2, 3}; // an odd-sized chunk before it exercises the padding rule
-            byte[] webp = riff(chunk("VP8X", new byte[10]), chunk("ICCP", odd), chunk("EXIF", payload.toByteArray()));
+            byte[] webp = riff(chunk("VP8X", vp8xExif), chunk("ICCP", odd), chunk("EXIF", payload.toByteArray()));
             int[] at = ExifBlocks.find(webp);
             assertTrue(at != null, "EXIF chunk found");
             assertEquals(tiff.length, at[1]);
             assertArrayEquals(tiff, java.util.Arrays.copyOfRange(webp, at[0], at[0] + at[1]));
         }
-        assertNull(ExifBlocks.find(riff(chunk("VP8X", new byte[10]))));
-        // A chunk length running past the end is not followed.
-        byte[] cut = riff(chunk("VP8X", new byte[10]), chunk("EXIF", tiff));
+        // libwebp's demuxer ignores EXIF without the extended header's flag, or in the simple format.
+        assertNull(ExifBlocks.find(riff(chunk("VP8X", new byte[10]), chunk("EXIF", tiff))));
+        assertNull(ExifBlocks.find(riff(chunk("VP8 ", new byte[10]), chunk("EXIF", tiff))));
+        assertNull(ExifBlocks.find(riff(chunk("VP8X", vp8xExif))));
+        // A chunk length running past the end is not followed, nor are chunks past the RIFF size.
+        byte[] cut = riff(chunk("VP8X", vp8xExif), chunk("EXIF", tiff));
         assertNull(ExifBlocks.find(java.util.Arrays.copyOf(cut, cut.length - 4)));
+        byte[] beyond = riff(chunk("VP8X", vp8xExif));
+        ByteArrayOutputStream trailing = new ByteArrayOutputStream();
+        trailing.writeBytes(beyond);
+        trailing.writeBytes(chunk("EXIF", tiff));
+        assertNull(ExifBlocks.find(trailing.toByteArray()));
+    }
+
+    @Test
+    void theLastPngEXIfChunkCountsAsInPillow() throws Exception {
+        byte[] png = ImageDecoderTest.encode(ImageDecoderTest.photoLike(12, 8, 5), "png");
+        byte[] two = pngWithChunk(pngWithChunk(png, "eXIf", exifTiff(6, ByteOrder.BIG_ENDIAN)), "eXIf",
+                exifTiff(3, ByteOrder.BIG_ENDIAN)); // the second insertion lands first in the file
+        RgbImage dec = DECODER.decode(two, "two.png");
+        assertUpright(AS_STORED.decode(png, "plain.png"), dec, 6);
+    }
+
+    @Test
+    void hostileExifBlocksCostNothing() throws Exception {
+        // 65,000 IFD0 entries, each a LONG array pointing at the whole block, then the Orientation: a parser that
+        // loads tag values needs gigabytes. Only IFD0's entries are scanned here.
+        int entries = 65_000;
+        ByteBuffer b = ByteBuffer.allocate(8 + 2 + 12 * (entries + 1) + 4).order(ByteOrder.LITTLE_ENDIAN);
+        b.put((byte) 'I').put((byte) 'I').putShort((short) 42).putInt(8);
+        b.putShort((short) (entries + 1));
+        for (int i = 0; i < entries; i++) {
+            b.putShort((short) 0x9000).putShort((short) 4).putInt(b.capacity() / 4 - 4).putInt(8);
+        }
+        b.putShort((short) 0x0112).putShort((short) 3).putInt(1).putShort((short) 8).putShort((short) 0);
+        b.putInt(0);
+        byte[] png = ImageDecoderTest.encode(ImageDecoderTest.photoLike(12, 8, 5), "png");
+        long t0 = System.nanoTime();
+        RgbImage dec = DECODER.decode(pngWithChunk(png, "eXIf", b.array()), "hostile.png");
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertUpright(AS_STORED.decode(png, "plain.png"), dec, 8);
+        assertTrue(ms < 2000, "took " + ms + " ms");
+    }
+
+    @Test
+    void orientationValueTypesAndDefects() {
+        assertEquals(6, ExifBlocks.orientation(exifTiff(6, ByteOrder.LITTLE_ENDIAN), 0, 26));
+        byte[] asLong = exifTiff(6, ByteOrder.BIG_ENDIAN);
+        ByteBuffer.wrap(asLong).putShort(12, (short) 4).putInt(18, 5); // type LONG, value 5
+        assertEquals(5, ExifBlocks.orientation(asLong, 0, asLong.length));
+        byte[] noTag = exifTiff(6, ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer.wrap(noTag).order(ByteOrder.LITTLE_ENDIAN).putShort(10, (short) 0x0100);
+        assertEquals(0, ExifBlocks.orientation(noTag, 0, noTag.length));
+        byte[] ascii = exifTiff(6, ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer.wrap(ascii).order(ByteOrder.LITTLE_ENDIAN).putShort(12, (short) 2);
+        assertThrowsIae("TIFF type 2", ascii);
+        byte[] farIfd = exifTiff(6, ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer.wrap(farIfd).order(ByteOrder.LITTLE_ENDIAN).putInt(4, 1_000_000);
+        assertThrowsIae("outside", farIfd);
+        byte[] tooMany = exifTiff(6, ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer.wrap(tooMany).order(ByteOrder.LITTLE_ENDIAN).putShort(8, (short) 500);
+        assertThrowsIae("declares 500 entries", tooMany);
+    }
+
+    private static void assertThrowsIae(String message, byte[] tiff) {
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> ExifBlocks.orientation(tiff, 0, tiff.length));
+        assertTrue(e.getMessage().contains(message), e.getMessage());
     }
 
     // ---------------------------------------------------------------------------------------------- helpers

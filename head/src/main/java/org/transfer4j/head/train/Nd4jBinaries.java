@@ -9,6 +9,7 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.function.Predicate;
 import java.util.logging.Logger;
+import org.bytedeco.javacpp.Loader;
 
 /**
  * Picks the fastest nd4j-native build on the class path for this CPU, before ND4J loads its native library.
@@ -16,7 +17,8 @@ import java.util.logging.Logger;
  * <p>nd4j-native ships CPU-specific builds as Maven classifiers ({@code linux-x86_64-avx2},
  * {@code linux-x86_64-avx512}). Without the system property {@value #PROPERTY}, JavaCPP loads the first such build
  * it finds on the class path without asking whether the CPU can run it (an avx512 build on an AVX2 CPU dies with
- * SIGILL), so the property is always set here, to the best build the CPU supports or to "" for the default one.
+ * SIGILL), so whenever such a build is on the class path the property is set here, to the best build the CPU
+ * supports or to "" for the default one.
  * Here the AVX2 build makes ND4J's Adam op 1.75× faster and a head epoch ~10% faster (BENCHMARKS.md). The default build keeps working when no such jar is present (build with {@code -Pavx2}) or the CPU
  * lacks the instructions; a property already set by the user is respected.
  *
@@ -47,13 +49,21 @@ public final class Nd4jBinaries {
             String current = System.getProperty(PROPERTY);
             boolean linuxX64 = System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("linux")
                     && List.of("amd64", "x86_64").contains(System.getProperty("os.arch", ""));
-            chosen = choose(current, linuxX64 ? cpuFlags() : Set.of(),
-                    ext -> Nd4jBinaries.class.getClassLoader().getResource(String.format(LIBRARY, ext)) != null);
-            if (current == null) {
-                // Set even for the default build: without the property JavaCPP loads the first CPU-specific build it
-                // finds on the class path, whether or not the CPU can run it (SIGILL on an AVX2 machine with the
-                // avx512 jar present).
+            Predicate<String> onClassPath = ext ->
+                    Nd4jBinaries.class.getClassLoader().getResource(String.format(LIBRARY, ext)) != null;
+            chosen = choose(current, linuxX64 ? cpuFlags() : Set.of(), onClassPath);
+            boolean specificBuildPresent = CANDIDATES.stream().anyMatch(c -> onClassPath.test(c.extension()));
+            if (current == null && specificBuildPresent) {
+                // Set even for the default build: without it JavaCPP loads the first CPU-specific build it finds,
+                // whether or not the CPU can run it (SIGILL on an AVX2 machine with the avx512 jar present). Without
+                // such a jar nothing is set, so other JavaCPP libraries keep their own extensions.
                 System.setProperty(PROPERTY, chosen);
+                // JavaCPP copies the system properties once; if some JavaCPP library loaded first, update its copy.
+                Loader.loadProperties().setProperty("platform.extension", chosen);
+                if (Loader.getLoadedLibraries().keySet().stream().anyMatch(l -> l.contains("nd4jcpu"))) {
+                    LOG.warning("nd4j-native was loaded before the build was chosen; linux-x86_64" + chosen
+                            + " takes effect in the next JVM");
+                }
                 LOG.fine(() -> "nd4j-native: using the linux-x86_64" + chosen + " build");
             }
         }
