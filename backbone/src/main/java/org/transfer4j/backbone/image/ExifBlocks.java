@@ -22,11 +22,16 @@ final class ExifBlocks {
         if (PngHeader.sniff(b)) {
             return png(b);
         }
-        if (b.length >= 12 && b[0] == 'R' && b[1] == 'I' && b[2] == 'F' && b[3] == 'F' && b[8] == 'W'
-                && b[9] == 'E' && b[10] == 'B' && b[11] == 'P') {
+        if (isWebp(b)) {
             return webp(b);
         }
         return null;
+    }
+
+    /** A RIFF container of type WEBP. */
+    static boolean isWebp(byte[] b) {
+        return b.length >= 12 && b[0] == 'R' && b[1] == 'I' && b[2] == 'F' && b[3] == 'F' && b[8] == 'W'
+                && b[9] == 'E' && b[10] == 'B' && b[11] == 'P';
     }
 
     private static boolean isTiff(byte[] b, int at, int len) {
@@ -38,8 +43,7 @@ final class ExifBlocks {
         int[] last = null;
         long pos = 8;
         while (pos + 8 <= b.length) {
-            long len = ((b[(int) pos] & 0xFFL) << 24) | ((b[(int) pos + 1] & 0xFF) << 16)
-                    | ((b[(int) pos + 2] & 0xFF) << 8) | (b[(int) pos + 3] & 0xFF);
+            long len = PngHeader.u32(b, (int) pos);
             int type = (int) pos + 4;
             long data = pos + 8;
             if (data + len > b.length) {
@@ -131,8 +135,7 @@ final class ExifBlocks {
     }
 
     private static long u32(byte[] b, int p, boolean le) {
-        return le ? u32le(b, p)
-                : ((b[p] & 0xFFL) << 24) | ((b[p + 1] & 0xFFL) << 16) | ((b[p + 2] & 0xFFL) << 8) | (b[p + 3] & 0xFFL);
+        return le ? u32le(b, p) : PngHeader.u32(b, p);
     }
 
     /** The TIFF structure at {@code at}, skipping the "Exif\0\0" prefix some writers put in front of it. */

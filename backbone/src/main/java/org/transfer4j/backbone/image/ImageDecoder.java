@@ -270,9 +270,8 @@ public final class ImageDecoder {
                     raster.getWidth(), raster.getHeight(), hdr.width, hdr.height), null);
         }
         JpegHeader.ColorTransform transform = hdr.transform();
-        boolean ink = transform == JpegHeader.ColorTransform.CMYK || transform == JpegHeader.ColorTransform.YCCK;
-        byte[] rgb = Pixels.fromJpegRaster(raster, transform, ink ? hdr.iccProfile(bytes, warnings) : null,
-                warnings);
+        byte[] icc = transform.isInk() ? hdr.iccProfile(bytes, warnings) : null;
+        byte[] rgb = Pixels.fromJpegRaster(raster, transform, icc, warnings);
         return oriented(bytes, hdr.exifLength > 0 ? new int[] {hdr.exifOffset, hdr.exifLength} : null, hdr.width,
                 hdr.height, rgb, warnings);
     }
@@ -455,8 +454,7 @@ public final class ImageDecoder {
     }
 
     private static String formatName(byte[] b) {
-        if (b.length >= 12 && b[0] == 'R' && b[1] == 'I' && b[2] == 'F' && b[3] == 'F' && b[8] == 'W' && b[9] == 'E'
-                && b[10] == 'B' && b[11] == 'P') {
+        if (ExifBlocks.isWebp(b)) {
             return "WebP";
         }
         if (b.length >= 2 && b[0] == 'B' && b[1] == 'M') {

@@ -17,7 +17,14 @@ import java.util.Locale;
  */
 final class JpegHeader {
     /** How libjpeg would interpret the components (jdapimin.c {@code default_decompress_parms}). */
-    enum ColorTransform { GRAY, YCBCR, RGB, CMYK, YCCK, OTHER }
+    enum ColorTransform {
+        GRAY, YCBCR, RGB, CMYK, YCCK, OTHER;
+
+        /** Whether the components are press ink (CMYK, or YCCK's encoding of it), to be colour-managed. */
+        boolean isInk() {
+            return this == CMYK || this == YCCK;
+        }
+    }
 
     final int width;
     final int height;

@@ -67,7 +67,7 @@ final class Pixels {
         int h = r.getHeight();
         int bands = r.getNumBands();
         // CMYK and YCCK first become ink amounts (4 bytes a pixel), then go through a colour profile.
-        boolean ink = t == JpegHeader.ColorTransform.CMYK || t == JpegHeader.ColorTransform.YCCK;
+        boolean ink = t.isInk();
         int stride = ink ? 4 : 3;
         byte[] out = new byte[Math.multiplyExact(Math.multiplyExact(w, h), stride)];
         SampleModel sm = r.getSampleModel();

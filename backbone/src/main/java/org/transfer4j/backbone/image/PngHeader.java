@@ -117,7 +117,8 @@ final class PngHeader {
         return sb.toString();
     }
 
-    private static long u32(byte[] b, int i) {
+    /** Big-endian unsigned 32-bit value at {@code i} (PNG's byte order). */
+    static long u32(byte[] b, int i) {
         return ((long) (b[i] & 0xFF) << 24) | ((b[i + 1] & 0xFF) << 16) | ((b[i + 2] & 0xFF) << 8) | (b[i + 3] & 0xFF);
     }
 }

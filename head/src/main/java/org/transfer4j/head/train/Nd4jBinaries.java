@@ -18,9 +18,9 @@ import org.bytedeco.javacpp.Loader;
  * {@code linux-x86_64-avx512}). Without the system property {@value #PROPERTY}, JavaCPP loads the first such build
  * it finds on the class path without asking whether the CPU can run it (an avx512 build on an AVX2 CPU dies with
  * SIGILL), so whenever such a build is on the class path the property is set here, to the best build the CPU
- * supports or to "" for the default one.
- * Here the AVX2 build makes ND4J's Adam op 1.75× faster and a head epoch ~10% faster (BENCHMARKS.md). The default build keeps working when no such jar is present (build with {@code -Pavx2}) or the CPU
- * lacks the instructions; a property already set by the user is respected.
+ * supports or to "" for the default one. Here the AVX2 build makes ND4J's Adam op 1.75× faster and a head epoch ~10%
+ * faster (BENCHMARKS.md). The default build keeps working when no such jar is present (build with {@code -Pavx2}) or
+ * the CPU lacks the instructions; a property already set by the user is respected.
  *
  * <p>Weights are bit-identical between runs with the same build; a different build may differ in the last bits.
  */
