@@ -5,6 +5,7 @@ import java.nio.FloatBuffer;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;
+import java.util.random.RandomGenerator;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.memory.conf.WorkspaceConfiguration;
@@ -98,6 +99,17 @@ public final class HeadNetwork implements AutoCloseable {
             Adam adam = new Adam(schedule);
             updaterState = Nd4j.zeros(dtype, 1, adam.stateSize(n));
             updater = adam.instantiate(updaterState, true);
+        }
+    }
+
+    /**
+     * Fills the first {@code n} entries of a dropout mask for {@link #forwardBackward}: each unit is dropped (0) with
+     * probability {@code p}, else kept and scaled by 1/(1-p) (inverted dropout), one draw of {@code random} per unit.
+     */
+    public static void fillDropoutMask(float[] mask, int n, double p, RandomGenerator random) {
+        float keep = (float) (1.0 / (1.0 - p));
+        for (int i = 0; i < n; i++) {
+            mask[i] = random.nextDouble() < p ? 0f : keep;
         }
     }
 

@@ -219,10 +219,7 @@ public final class HeadTrainer {
                         w[i] = classWeight[label];
                     }
                     if (mask != null) {
-                        float keep = (float) (1.0 / (1.0 - config.dropout()));
-                        for (int i = 0; i < b * h; i++) {
-                            mask[i] = dropRandom.nextDouble() < config.dropout() ? 0f : keep;
-                        }
+                        HeadNetwork.fillDropoutMask(mask, b * h, config.dropout(), dropRandom);
                     }
                     double loss = net.forwardBackward(x, t, w, mask, b, probs, null, true);
                     if (!Double.isFinite(loss)) {

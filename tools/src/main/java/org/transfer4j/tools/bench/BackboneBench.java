@@ -120,7 +120,7 @@ public final class BackboneBench implements Callable<Integer> {
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("bench", "backbone");
             out.put("model", model.getFileName().toString());
-            out.put("images_per_s", round(median(rates)));
+            out.put("images_per_s", round(Stats.median(rates)));
             out.put("p10", round(rates.get((int) Math.floor(0.1 * (rates.size() - 1)))));
             out.put("p90", round(rates.get((int) Math.ceil(0.9 * (rates.size() - 1)))));
             out.put("mean_images_per_s", round(rates.size() * batch / wall));
@@ -134,7 +134,7 @@ public final class BackboneBench implements Callable<Integer> {
             out.put("images_per_cpu_s", cpu > 0 ? round(rates.size() * batch / cpu) : null);
             if (gflopPerImage != null) {
                 out.put("gflop_per_image", gflopPerImage);
-                out.put("gflop_per_s", round(median(rates) * gflopPerImage));
+                out.put("gflop_per_s", round(Stats.median(rates) * gflopPerImage));
                 out.put("gflop_per_cpu_s", cpu > 0 ? round(rates.size() * batch / cpu * gflopPerImage) : null);
             }
             out.put("feature_dim", b.featureDim());
@@ -215,11 +215,6 @@ public final class BackboneBench implements Callable<Integer> {
             System.out.println(new GsonBuilder().disableHtmlEscaping().create().toJson(out));
         }
         return 0;
-    }
-
-    private static double median(List<Double> sorted) {
-        int n = sorted.size();
-        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
     }
 
     private static double round(double v) {

@@ -70,7 +70,7 @@ public final class HeadBench implements Callable<Integer> {
         HeadTrainer trainer = HeadTrainer.builder(config).optWorkspace(!noWorkspace)
                 .optListener(s -> seconds.add(s.seconds())).build();
         trainer.train(data, null);
-        double median = median(seconds);
+        double median = Stats.median(seconds);
         double flopsPerRow = hidden == 0 ? 4.0 * dim * classes : 4.0 * dim * hidden + 6.0 * hidden * classes;
         double gflop = flopsPerRow * rows / 1e9;
         Map<String, Object> out = new LinkedHashMap<>();
@@ -120,9 +120,7 @@ public final class HeadBench implements Callable<Integer> {
         float[] mask = null;
         if (h > 0 && dropout > 0) {
             mask = new float[batch * h];
-            for (int i = 0; i < mask.length; i++) {
-                mask[i] = r.nextDouble() < dropout ? 0 : (float) (1 / (1 - dropout));
-            }
+            HeadNetwork.fillDropoutMask(mask, mask.length, dropout, r);
         }
         List<Double> fb = new ArrayList<>();
         List<Double> up = new ArrayList<>();
@@ -146,14 +144,7 @@ public final class HeadBench implements Callable<Integer> {
                 }
             }
         }
-        return new double[] {median(fb), median(up)};
-    }
-
-    private static double median(List<Double> values) {
-        List<Double> sorted = new ArrayList<>(values);
-        sorted.sort(Double::compare);
-        int n = sorted.size();
-        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+        return new double[] {Stats.median(fb), Stats.median(up)};
     }
 
     private static double round(double v) {

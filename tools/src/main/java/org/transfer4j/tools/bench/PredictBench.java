@@ -129,8 +129,8 @@ public final class PredictBench implements Callable<Integer> {
                 double predictMs = timePredict(composed, img);
                 Collections.sort(modelMs);
                 Collections.sort(backboneMs);
-                double m = median(modelMs);
-                double b = median(backboneMs);
+                double m = Stats.median(modelMs);
+                double b = Stats.median(backboneMs);
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("bench", "predict");
                 out.put("model", model.getFileName().toString());
@@ -177,30 +177,31 @@ public final class PredictBench implements Callable<Integer> {
     }
 
     /** Median of 15 warm runs (a single first call would time JIT compilation, not preprocessing). */
-    private static double timePreprocess(Preprocessor pre, RgbImage img, FloatBuffer buf) {
-        for (int i = 0; i < 5; i++) {
-            pre.write(img, buf, 0);
-        }
-        List<Double> ms = new ArrayList<>();
-        for (int i = 0; i < 15; i++) {
-            long s = System.nanoTime();
-            pre.write(img, buf, 0);
-            ms.add((System.nanoTime() - s) / 1e6);
-        }
-        Collections.sort(ms);
-        return median(ms);
+    private static double timePreprocess(Preprocessor pre, RgbImage img, FloatBuffer buf) throws ModelException {
+        return medianMs(5, 15, () -> pre.write(img, buf, 0));
     }
 
     /** Median of 15 end-to-end predictions of the decoded image (preprocessing included), for context. */
     private static double timePredict(Predictor p, RgbImage img) throws ModelException {
+        return medianMs(0, 15, () -> p.predict(img));
+    }
+
+    private interface Timed {
+        void run() throws ModelException;
+    }
+
+    /** Median milliseconds of {@code runs} calls after {@code warmups} untimed ones. */
+    private static double medianMs(int warmups, int runs, Timed call) throws ModelException {
+        for (int i = 0; i < warmups; i++) {
+            call.run();
+        }
         List<Double> ms = new ArrayList<>();
-        for (int i = 0; i < 15; i++) {
+        for (int i = 0; i < runs; i++) {
             long s = System.nanoTime();
-            p.predict(img);
+            call.run();
             ms.add((System.nanoTime() - s) / 1e6);
         }
-        Collections.sort(ms);
-        return median(ms);
+        return Stats.median(ms);
     }
 
     /** The backbone file the composer recorded, if it sits beside the model unchanged; else null. */
@@ -245,11 +246,6 @@ public final class PredictBench implements Callable<Integer> {
             }
         }
         return new RgbImage(w, h, rgb);
-    }
-
-    private static double median(List<Double> sorted) {
-        int n = sorted.size();
-        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
     }
 
     private static double p90(List<Double> sorted) {
