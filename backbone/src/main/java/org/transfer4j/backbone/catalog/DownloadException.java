@@ -17,7 +17,9 @@ public final class DownloadException extends Transfer4jException {
         /** The file's sha256 differs from the descriptor's; the file was deleted. */
         CHECKSUM_MISMATCH,
         /** The descriptor has no URL to download from (e.g. a model users export themselves). */
-        NO_SOURCE
+        NO_SOURCE,
+        /** A program the source needs (npm for npm packages) is not installed. */
+        TOOL_MISSING
     }
 
     public DownloadException(Reason reason, String message) {
