@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
 import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.onnx.OnnxTestModels.Ending;
 import org.transfer4j.backbone.spec.BackboneSpec;

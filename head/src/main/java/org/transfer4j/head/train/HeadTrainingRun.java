@@ -10,8 +10,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
-import org.transfer4j.backbone.ModelException;
-import org.transfer4j.backbone.Transfer4jException;
+import org.transfer4j.ModelException;
+import org.transfer4j.Transfer4jException;
 import org.transfer4j.backbone.cache.CacheReader;
 import org.transfer4j.backbone.cache.FeatureRows;
 import org.transfer4j.backbone.onnx.OnnxModels;
@@ -21,7 +21,7 @@ import org.transfer4j.head.Provenance;
 import org.transfer4j.head.TrainingConfig;
 import org.transfer4j.head.eval.Evaluation;
 import org.transfer4j.head.eval.LogisticBaseline;
-import org.transfer4j.head.inference.Composer;
+import org.transfer4j.head.compose.Composer;
 import org.transfer4j.head.report.TrainingReport;
 
 /**

@@ -4,10 +4,10 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
 import org.transfer4j.backbone.onnx.OnnxModels;
 import org.transfer4j.head.HeadFiles;
-import org.transfer4j.head.inference.Composer;
+import org.transfer4j.head.compose.Composer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

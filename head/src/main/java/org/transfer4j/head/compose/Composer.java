@@ -1,4 +1,4 @@
-package org.transfer4j.head.inference;
+package org.transfer4j.head.compose;
 
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
@@ -18,8 +18,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.transfer4j.backbone.ModelException;
-import org.transfer4j.backbone.ModelException.Reason;
+import org.transfer4j.ModelException;
+import org.transfer4j.ModelException.Reason;
 import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.onnx.Graphs;
 import org.transfer4j.backbone.onnx.OnnxModels;

@@ -1,11 +1,11 @@
-package org.transfer4j.head.inference;
+package org.transfer4j.inference;
 
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.List;
-import org.transfer4j.backbone.ModelException;
-import org.transfer4j.backbone.ModelException.Reason;
+import org.transfer4j.ModelException;
+import org.transfer4j.ModelException.Reason;
 import org.transfer4j.backbone.extract.Backbone;
 import org.transfer4j.backbone.extract.BackboneOptions;
 import org.transfer4j.backbone.io.Hashes;

@@ -1,4 +1,4 @@
-package org.transfer4j.head.inference;
+package org.transfer4j.backbone.onnx;
 
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.WireFormat;
@@ -8,15 +8,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.transfer4j.backbone.ModelException;
-import org.transfer4j.backbone.ModelException.Reason;
+import org.transfer4j.ModelException;
+import org.transfer4j.ModelException.Reason;
 
 /**
  * Reads only the custom metadata ({@code ModelProto.metadata_props}) of an ONNX file. The Predictor needs the spec
  * and class names before it can open the session with the right output; this scan skips over the graph (the weights)
  * without building it, so it costs one sequential read of the file and no second copy of the model in memory.
  */
-final class OnnxMetadata {
+public final class OnnxMetadata {
     /** ModelProto field numbers (onnx.proto). */
     private static final int MODEL_METADATA_PROPS = 14;
     private static final int ENTRY_KEY = 1;
@@ -25,7 +25,7 @@ final class OnnxMetadata {
     private OnnxMetadata() {
     }
 
-    static Map<String, String> read(Path file) throws ModelException {
+    public static Map<String, String> read(Path file) throws ModelException {
         if (!Files.isRegularFile(file)) {
             throw new ModelException(Reason.NOT_FOUND, "model file " + file + " does not exist");
         }

@@ -17,7 +17,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.CRC32;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
 import org.transfer4j.backbone.io.AtomicFiles;
 import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.spec.BackboneSpec;

@@ -1,4 +1,4 @@
-package org.transfer4j.head.inference;
+package org.transfer4j.inference;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,4 +1,4 @@
-package org.transfer4j.backbone;
+package org.transfer4j;
 
 /**
  * The root of transfer4j's small family of checked exceptions. Like {@code OrtException} it carries a reason code so

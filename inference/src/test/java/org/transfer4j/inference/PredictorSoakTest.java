@@ -1,4 +1,4 @@
-package org.transfer4j.head.inference;
+package org.transfer4j.inference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -74,7 +74,7 @@ class PredictorSoakTest {
                 tiny.composed().toString(), tiny.backbone().toString(), headDir.toString(), image.toString());
         assertTrue(out.containsKey("composed") && out.containsKey("two_part"), out.toString());
         List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
-        assertTrue(lines.stream().anyMatch(l -> l.contains("org.transfer4j.head.inference.Predictor ")),
+        assertTrue(lines.stream().anyMatch(l -> l.contains("org.transfer4j.inference.Predictor ")),
                 "the class-load log does not show the Predictor; is the log working?");
         List<String> nd4j = lines.stream().filter(l -> l.contains("org.nd4j") || l.contains("org.bytedeco"))
                 .limit(5).collect(Collectors.toList());

@@ -1,4 +1,4 @@
-package org.transfer4j.head.inference;
+package org.transfer4j.head.compose;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -15,7 +15,7 @@ import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
 import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.onnx.Inspect;
 import org.transfer4j.backbone.onnx.OnnxModels;

@@ -1,4 +1,4 @@
-package org.transfer4j.head.inference;
+package org.transfer4j.inference;
 
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;

@@ -1,4 +1,4 @@
-package org.transfer4j.head.inference;
+package org.transfer4j.head.compose;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

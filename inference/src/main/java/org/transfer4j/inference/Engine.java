@@ -1,8 +1,8 @@
-package org.transfer4j.head.inference;
+package org.transfer4j.inference;
 
 import java.nio.FloatBuffer;
 import java.util.List;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
 import org.transfer4j.backbone.spec.BackboneSpec;
 
 /**

@@ -1,4 +1,4 @@
-package org.transfer4j.backbone;
+package org.transfer4j;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;

@@ -1,4 +1,4 @@
-package org.transfer4j.backbone;
+package org.transfer4j;
 
 /** A model (ONNX file, spec, session, head file) could not be loaded, validated or run. */
 public final class ModelException extends Transfer4jException {
