@@ -14,7 +14,6 @@ import org.transfer4j.ModelException.Reason;
 import org.transfer4j.backbone.extract.Backbone;
 import org.transfer4j.backbone.extract.BackboneOptions;
 import org.transfer4j.backbone.onnx.OnnxMetadata;
-import org.transfer4j.backbone.onnx.OnnxModels;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.backbone.spec.SpecJson;
 
@@ -24,9 +23,9 @@ import org.transfer4j.backbone.spec.SpecJson;
  * {@code probabilities} tensor: device choice, session tuning and fixed-batch handling are shared with extraction.
  */
 final class ComposedEngine implements Engine {
-    private static final String CLASSES_KEY = OnnxModels.META_CLASSES;
-    private static final String SPEC_KEY = OnnxModels.META_SPEC;
-    private static final String PROBABILITIES = Composer.PROBABILITIES;
+    private static final String CLASSES_KEY = OnnxMetadata.CLASSES;
+    private static final String SPEC_KEY = OnnxMetadata.SPEC;
+    private static final String PROBABILITIES = OnnxMetadata.PROBABILITIES_OUTPUT;
 
     private final Backbone session;
     private final BackboneSpec spec;

@@ -9,6 +9,7 @@ import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl.TensorShapeProto;
 import ai.onnx.proto.OnnxMl.TypeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import com.google.gson.JsonArray;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -17,8 +18,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import org.transfer4j.ModelException;
 import org.transfer4j.backbone.io.Hashes;
+import org.transfer4j.backbone.onnx.OnnxMetadata;
+import org.transfer4j.backbone.onnx.OnnxModels;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.backbone.spec.Layout;
 import org.transfer4j.backbone.spec.Preset;
@@ -27,10 +29,16 @@ import org.transfer4j.head.HeadWeights;
 
 /**
  * Tiny image classifiers built in code for the Predictor tests: a backbone (3×3 Conv → Relu → GlobalAveragePool →
- * Flatten → {@code features}, with its spec sidecar), a seeded head as {@link HeadWeights}, and the two composed
- * into one model by the real {@link Composer}, so composed and two-part predictions must agree.
+ * Flatten → {@code features}, with its spec sidecar), a seeded head as {@link HeadWeights}, and the composed form:
+ * the same backbone graph followed by the head as ONNX nodes (Gemm → Relu → Gemm → Softmax) with the spec and class
+ * names in its metadata. The composed head runs in ORT and the two-part head in {@link JavaHead}, so agreeing
+ * predictions check both. (The real Composer lives in the head module, which depends on this one; its own tests run
+ * the Predictor on what it writes.)
  */
 final class PredictorTestModels {
+    private static final String FEATURES = OnnxMetadata.FEATURES_OUTPUT;
+    private static final String PROBABILITIES = OnnxMetadata.PROBABILITIES_OUTPUT;
+
     private PredictorTestModels() {
     }
 
@@ -71,14 +79,38 @@ final class PredictorTestModels {
 
             HeadWeights head = new HeadWeights(classes, features, hidden, hidden == 0 ? new float[0] : w1,
                     hidden == 0 ? new float[0] : b1, w2, b2, spec);
-            // The composed model comes from the real Composer, so these tests also check what it writes.
-            Path composed = Composer.compose(backbone, head, Map.of(), dir.resolve("model.onnx")).model();
+            Path composed = dir.resolve("model.onnx");
+            Files.write(composed, composed(bb, head).toByteArray());
             return new Tiny(composed, backbone, head, spec);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        } catch (ModelException e) {
-            throw new IllegalStateException(e);
         }
+    }
+
+    /** The backbone with the head appended: outputs {@code probabilities} [N,K] and {@code features} [N,D]. */
+    private static ModelProto composed(ModelProto backbone, HeadWeights head) {
+        GraphProto.Builder g = backbone.getGraph().toBuilder();
+        TensorShapeProto.Dimension batch = g.getOutput(0).getType().getTensorType().getShape().getDim(0);
+        int d = head.featureDim();
+        int h = head.hidden();
+        int k = head.numClasses();
+        String in = FEATURES;
+        if (h > 0) {
+            g.addInitializer(tensor("head_w1", head.w1(), d, h));
+            g.addInitializer(tensor("head_b1", head.b1(), h));
+            g.addNode(node("Gemm", List.of(in, "head_w1", "head_b1"), "head_hidden"));
+            g.addNode(node("Relu", List.of("head_hidden"), "head_relu"));
+            in = "head_relu";
+        }
+        g.addInitializer(tensor("head_w2", head.w2(), h > 0 ? h : d, k));
+        g.addInitializer(tensor("head_b2", head.b2(), k));
+        g.addNode(node("Gemm", List.of(in, "head_w2", "head_b2"), "head_logits"));
+        g.addNode(node("Softmax", List.of("head_logits"), PROBABILITIES, intAttr("axis", 1)));
+        g.clearOutput().addOutput(value(PROBABILITIES, batch, k)).addOutput(value(FEATURES, batch, d));
+        JsonArray classes = new JsonArray();
+        head.classes().forEach(classes::add);
+        return OnnxModels.withMetadata(backbone.toBuilder().setGraph(g).build(), Map.of(
+                OnnxMetadata.SPEC, SpecJson.toJson(head.spec()), OnnxMetadata.CLASSES, classes.toString()));
     }
 
     private static float[] gaussian(Random r, int n, float scale) {

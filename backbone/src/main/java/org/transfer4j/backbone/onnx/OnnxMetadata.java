@@ -12,11 +12,30 @@ import org.transfer4j.ModelException;
 import org.transfer4j.ModelException.Reason;
 
 /**
- * Reads only the custom metadata ({@code ModelProto.metadata_props}) of an ONNX file. The Predictor needs the spec
- * and class names before it can open the session with the right output; this scan skips over the graph (the weights)
- * without building it, so it costs one sequential read of the file and no second copy of the model in memory.
+ * The custom metadata ({@code ModelProto.metadata_props}) of transfer4j's ONNX models: every key any tool writes, in
+ * one place (as Tribuo keeps its provenance keys), the output names a composed model promises, and {@link #read}, a
+ * fast reader of the metadata alone.
+ *
+ * <p>{@link #read} exists because the Predictor needs the spec and class names before it can open the session with
+ * the right output; it skips over the graph (the weights) without building it, so it costs one sequential read of the
+ * file and no second copy of the model in memory.
  */
 public final class OnnxMetadata {
+    /** The backbone spec as JSON ({@code SpecJson}): on cut backbones, generated backbones and composed models. */
+    public static final String SPEC = "transfer4j.spec";
+    /** A composed model's class names as a JSON array, index = probability column. */
+    public static final String CLASSES = "transfer4j.classes";
+    /** A composed model's head: head.json without its weights section (config, epochs, provenance), a JSON object. */
+    public static final String HEAD = "transfer4j.head";
+    /** A composed model's composition record: backbone file name and sha256, features tensor, date (JSON object). */
+    public static final String COMPOSED = "transfer4j.composed";
+    /** A generated backbone's recipe: model, seed, whether pretrained (JSON object). */
+    public static final String GENERATOR = "transfer4j.generator";
+    /** A composed model's output: class probabilities [N,K]. */
+    public static final String PROBABILITIES_OUTPUT = "probabilities";
+    /** A composed model's output: the backbone's features [N,D]. */
+    public static final String FEATURES_OUTPUT = "features";
+
     /** ModelProto field numbers (onnx.proto). */
     private static final int MODEL_METADATA_PROPS = 14;
     private static final int ENTRY_KEY = 1;

@@ -22,6 +22,7 @@ import org.transfer4j.ModelException;
 import org.transfer4j.ModelException.Reason;
 import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.onnx.Graphs;
+import org.transfer4j.backbone.onnx.OnnxMetadata;
 import org.transfer4j.backbone.onnx.OnnxModels;
 import org.transfer4j.backbone.onnx.OnnxOps;
 import org.transfer4j.backbone.spec.BackboneSpec;
@@ -36,22 +37,18 @@ import org.tribuo.util.onnx.ONNXRef;
 /**
  * Splices a head onto its backbone so users deploy one file: backbone graph, then (Flatten when the features are
  * [N,C,1,1]) Gemm, Relu, Gemm, Softmax (or Gemm, Softmax for a head without hidden layer). The model's outputs are
- * {@code probabilities} [N,K] and {@code features} [N,D]; its metadata carries the spec ({@code transfer4j.spec}),
- * the class names ({@code transfer4j.classes}, a JSON array) and the head's provenance ({@code transfer4j.head}).
+ * {@code probabilities} [N,K] and {@code features} [N,D]; its metadata ({@link OnnxMetadata}) carries the spec,
+ * the class names (a JSON array), the head's description and provenance, and what was composed when.
  *
  * <p>The head is built with Tribuo's {@link ONNXContext} and its node, tensor and initializer names are prefixed with
  * {@value #PREFIX} so they cannot collide with the backbone's. Composition refuses a backbone whose file hash differs
  * from the one the head was trained on: its features would mean something else and the head would answer nonsense.
  */
 public final class Composer {
-    /** Output: class probabilities [N,K]. */
-    public static final String PROBABILITIES = "probabilities";
-    /** Output: the backbone's features [N,D]. */
-    public static final String FEATURES = "features";
     /** Prefix of every name the head adds to the graph. */
     public static final String PREFIX = "transfer4j_head/";
-    /** Metadata key recording which backbone file was composed, and when. */
-    public static final String META_COMPOSED = "transfer4j.composed";
+    private static final String PROBABILITIES = OnnxMetadata.PROBABILITIES_OUTPUT;
+    private static final String FEATURES = OnnxMetadata.FEATURES_OUTPUT;
 
     /**
      * What was composed.
@@ -86,20 +83,20 @@ public final class Composer {
     public static ComposedModel compose(Path backbone, HeadWeights head, Map<String, String> extraMetadata, Path out)
             throws ModelException, IOException {
         Map<String, String> extra = extraMetadata == null ? Map.of() : extraMetadata;
-        for (String reserved : List.of(OnnxModels.META_SPEC, OnnxModels.META_CLASSES)) {
+        for (String reserved : List.of(OnnxMetadata.SPEC, OnnxMetadata.CLASSES)) {
             if (extra.containsKey(reserved)) {
                 throw new IllegalArgumentException("extra metadata may not set '" + reserved
                         + "'; the composer derives it from the head");
             }
         }
-        String headJson = extra.get(OnnxModels.META_HEAD);
+        String headJson = extra.get(OnnxMetadata.HEAD);
         if (headJson != null) {
             try {
                 if (!JsonParser.parseString(headJson).isJsonObject()) {
                     throw new JsonParseException("not a JSON object");
                 }
             } catch (JsonParseException e) {
-                throw new IllegalArgumentException("extra metadata '" + OnnxModels.META_HEAD
+                throw new IllegalArgumentException("extra metadata '" + OnnxMetadata.HEAD
                         + "' must be a JSON object: " + e.getMessage(), e);
             }
         }
@@ -181,20 +178,20 @@ public final class Composer {
         GraphProto composedGraph = Graphs.prune(merged.build(), outputs);
 
         Map<String, String> meta = new LinkedHashMap<>();
-        meta.put(OnnxModels.META_SPEC, SpecJson.toJson(spec.featureDim() == 0 ? spec.withFeatureDim(feat.dim())
+        meta.put(OnnxMetadata.SPEC, SpecJson.toJson(spec.featureDim() == 0 ? spec.withFeatureDim(feat.dim())
                 : spec));
         JsonArray classes = new JsonArray();
         head.classes().forEach(classes::add);
-        meta.put(OnnxModels.META_CLASSES, classes.toString());
-        meta.put(OnnxModels.META_HEAD, headJson != null ? headJson : HeadFiles.metadataJson(head, null));
+        meta.put(OnnxMetadata.CLASSES, classes.toString());
+        meta.put(OnnxMetadata.HEAD, headJson != null ? headJson : HeadFiles.metadataJson(head, null));
         JsonObject composed = new JsonObject();
         composed.addProperty("backboneFile", backbone.getFileName().toString());
         composed.addProperty("backboneSha256", sha);
         composed.addProperty("featuresTensor", feat.name());
         composed.addProperty("createdAt", Instant.now().toString());
-        meta.put(META_COMPOSED, composed.toString());
+        meta.put(OnnxMetadata.COMPOSED, composed.toString());
         extra.forEach((key, v) -> {
-            if (!key.equals(OnnxModels.META_HEAD)) {
+            if (!key.equals(OnnxMetadata.HEAD)) {
                 meta.put(key, v);
             }
         });

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.transfer4j.ModelException;
 import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.onnx.Inspect;
+import org.transfer4j.backbone.onnx.OnnxMetadata;
 import org.transfer4j.backbone.onnx.OnnxModels;
 import org.transfer4j.backbone.onnx.OnnxTestModels;
 import org.transfer4j.backbone.onnx.OnnxTestModels.Ending;
@@ -68,18 +69,18 @@ class ComposerTest {
         Path out = dir.resolve("model.onnx");
         String provenance = "{\"seed\":42,\"trainCache\":\"cache/train\"}";
 
-        Composer.compose(backbone, head, Map.of(OnnxModels.META_HEAD, provenance, "x.note", "hello"), out);
+        Composer.compose(backbone, head, Map.of(OnnxMetadata.HEAD, provenance, "x.note", "hello"), out);
 
         ModelProto m = OnnxModels.load(out);
-        BackboneSpec spec = SpecJson.fromJson(OnnxModels.metadata(m, OnnxModels.META_SPEC).orElseThrow());
+        BackboneSpec spec = SpecJson.fromJson(OnnxModels.metadata(m, OnnxMetadata.SPEC).orElseThrow());
         assertTrue(spec.samePreprocessing(head.spec()));
         assertEquals(head.spec().modelSha256(), spec.modelSha256());
-        var classes = JsonParser.parseString(OnnxModels.metadata(m, OnnxModels.META_CLASSES).orElseThrow())
+        var classes = JsonParser.parseString(OnnxModels.metadata(m, OnnxMetadata.CLASSES).orElseThrow())
                 .getAsJsonArray();
         assertEquals(CLASSES, classes.asList().stream().map(e -> e.getAsString()).toList());
-        assertEquals(provenance, OnnxModels.metadata(m, OnnxModels.META_HEAD).orElseThrow());
+        assertEquals(provenance, OnnxModels.metadata(m, OnnxMetadata.HEAD).orElseThrow());
         assertEquals("hello", OnnxModels.metadata(m, "x.note").orElseThrow());
-        assertTrue(OnnxModels.metadata(m, Composer.META_COMPOSED).orElseThrow().contains(head.spec().modelSha256()));
+        assertTrue(OnnxModels.metadata(m, OnnxMetadata.COMPOSED).orElseThrow().contains(head.spec().modelSha256()));
         // Everything the head added is prefixed; the backbone's names are untouched.
         for (var t : m.getGraph().getInitializerList()) {
             assertTrue(t.getName().startsWith(Composer.PREFIX) || t.getName().equals("w_0")
@@ -100,7 +101,7 @@ class ComposerTest {
 
         Composer.compose(backbone, head, null, out);
 
-        var json = JsonParser.parseString(OnnxModels.metadata(OnnxModels.load(out), OnnxModels.META_HEAD)
+        var json = JsonParser.parseString(OnnxModels.metadata(OnnxModels.load(out), OnnxMetadata.HEAD)
                 .orElseThrow()).getAsJsonObject();
         assertEquals(3, json.get("hidden").getAsInt());
         assertEquals(D, json.get("featureDim").getAsInt());
@@ -162,11 +163,11 @@ class ComposerTest {
         float[] x = OnnxTestModels.randomInput(N, 3 * OnnxTestModels.SIDE * OnnxTestModels.SIDE, 12);
         float[][] feats = OnnxTestModels.run(backbone, OnnxTestModels.INPUT, x, SHAPE, backboneOut).get(backboneOut);
         Map<String, float[][]> outs = OnnxTestModels.run(composed, OnnxTestModels.INPUT, x, SHAPE,
-                Composer.PROBABILITIES, Composer.FEATURES);
+                OnnxMetadata.PROBABILITIES_OUTPUT, OnnxMetadata.FEATURES_OUTPUT);
         for (int i = 0; i < N; i++) {
-            assertArrayEquals(feats[i], outs.get(Composer.FEATURES)[i], 0f, "features row " + i);
+            assertArrayEquals(feats[i], outs.get(OnnxMetadata.FEATURES_OUTPUT)[i], 0f, "features row " + i);
             double[] expected = javaHead(head, feats[i]);
-            float[] p = outs.get(Composer.PROBABILITIES)[i];
+            float[] p = outs.get(OnnxMetadata.PROBABILITIES_OUTPUT)[i];
             double sum = 0;
             for (int c = 0; c < p.length; c++) {
                 assertEquals(expected[c], p[c], 1e-6, "row " + i + " class " + c);

@@ -19,6 +19,8 @@ import org.transfer4j.backbone.image.ImageDecodeException;
 import org.transfer4j.backbone.image.RgbImage;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.head.HeadWeights;
+import org.transfer4j.inference.Prediction;
+import org.transfer4j.inference.Predictor;
 import org.transfer4j.testing.SharedData;
 
 /**
