@@ -77,6 +77,16 @@ public final class HeadFiles {
     public record Contents(HeadWeights weights, HeadInfo info) {
     }
 
+    /**
+     * What a composed model's head metadata says (see {@link #metadataJson}).
+     *
+     * @param featureDim D, or -1 when the metadata does not say
+     * @param hidden     H (0 = no hidden layer), or -1 when the metadata does not say
+     * @param info       training config, epochs and provenance; members the metadata lacks are null or 0
+     */
+    public record Description(int featureDim, int hidden, HeadInfo info) {
+    }
+
     /** Writes {@code head.bin} then {@code head.json} into {@code dir} (created if needed), each atomically. */
     public static void write(Path dir, HeadWeights weights, HeadInfo info) throws IOException {
         byte[] bin = encodeWeights(weights);
@@ -127,6 +137,38 @@ public final class HeadFiles {
         return o;
     }
 
+    /**
+     * Parses the value of {@link #metadataJson} back. Lenient about absent members (a composed model's head metadata
+     * may be any JSON object), strict about present ones.
+     *
+     * @throws IllegalArgumentException the text is not a JSON object or a member has the wrong type or value
+     */
+    public static Description parseMetadataJson(String json) {
+        try {
+            JsonElement el = JsonParser.parseString(json);
+            if (!el.isJsonObject()) {
+                throw new IllegalArgumentException("not a JSON object");
+            }
+            JsonObject o = el.getAsJsonObject();
+            return new Description(intOr(o, "featureDim", -1), intOr(o, "hidden", -1), info(o));
+        } catch (RuntimeException e) {
+            // Gson wraps a record's own validation error; its message is the one that names the field.
+            Throwable root = e;
+            while (root.getCause() != null) {
+                root = root.getCause();
+            }
+            throw new IllegalArgumentException(root.getMessage(), e);
+        }
+    }
+
+    private static HeadInfo info(JsonObject json) {
+        TrainingConfig training = json.has("training")
+                ? GSON.fromJson(json.get("training"), TrainingConfig.class) : null;
+        Provenance provenance = json.has("provenance")
+                ? GSON.fromJson(json.get("provenance"), Provenance.class) : null;
+        return new HeadInfo(training, intOr(json, "epochsRun", 0), intOr(json, "bestEpoch", 0), provenance);
+    }
+
     /** Reads and checks both files. */
     public static Contents read(Path dir) throws ModelException {
         Path jsonPath = dir.resolve(JSON_FILE);
@@ -157,13 +199,7 @@ public final class HeadFiles {
                         .featureDim() + ", H=" + weights.hidden() + " but " + jsonPath + " says D=" + featureDim
                         + ", H=" + hidden + "; train the head again");
             }
-            TrainingConfig training = json.has("training")
-                    ? GSON.fromJson(json.get("training"), TrainingConfig.class) : null;
-            Provenance provenance = json.has("provenance")
-                    ? GSON.fromJson(json.get("provenance"), Provenance.class) : null;
-            HeadInfo info = new HeadInfo(training, intOr(json, "epochsRun", 0), intOr(json, "bestEpoch", 0),
-                    provenance);
-            return new Contents(weights, info);
+            return new Contents(weights, info(json));
         } catch (RuntimeException e) {
             // Missing fields, wrong types or validation failures of the records: all mean a damaged head.json.
             throw new ModelException(ModelException.Reason.INVALID_MODEL, jsonPath + " is not a valid head file: "

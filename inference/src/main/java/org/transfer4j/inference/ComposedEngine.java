@@ -16,6 +16,7 @@ import org.transfer4j.backbone.extract.BackboneOptions;
 import org.transfer4j.backbone.onnx.OnnxMetadata;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.backbone.spec.SpecJson;
+import org.transfer4j.head.HeadFiles;
 
 /**
  * A composed model (backbone + head in one ONNX graph). The spec and class names come from the model's own
@@ -30,11 +31,13 @@ final class ComposedEngine implements Engine {
     private final Backbone session;
     private final BackboneSpec spec;
     private final List<String> classes;
+    private final ModelInfo info;
 
-    private ComposedEngine(Backbone session, BackboneSpec spec, List<String> classes) {
+    private ComposedEngine(Backbone session, BackboneSpec spec, List<String> classes, ModelInfo info) {
         this.session = session;
         this.spec = spec;
         this.classes = classes;
+        this.info = info;
     }
 
     /**
@@ -45,6 +48,7 @@ final class ComposedEngine implements Engine {
         Map<String, String> meta = OnnxMetadata.read(file);
         BackboneSpec spec = specOverride != null ? specOverride : readSpec(file, meta.get(SPEC_KEY));
         List<String> classes = readClasses(file, meta.get(CLASSES_KEY));
+        ModelInfo info = readInfo(file, meta, spec, classes);
         BackboneOptions withSpec = BackboneOptions.builder().optDevice(opts.device())
                 .optIntraOpThreads(opts.intraOpThreads()).optAllowSpinning(opts.allowSpinning())
                 .optSpec(spec.withOutputName(PROBABILITIES).withFeatureDim(0)).build();
@@ -66,7 +70,23 @@ final class ComposedEngine implements Engine {
             closeAfter(session, e);
             throw e;
         }
-        return new ComposedEngine(session, session.spec(), classes);
+        return new ComposedEngine(session, session.spec(), classes, info);
+    }
+
+    /** The head metadata is optional (models composed elsewhere); when present it must parse. */
+    private static ModelInfo readInfo(Path file, Map<String, String> meta, BackboneSpec spec, List<String> classes)
+            throws ModelException {
+        String headJson = meta.get(OnnxMetadata.HEAD);
+        HeadFiles.Description head;
+        try {
+            head = headJson == null ? new HeadFiles.Description(-1, -1, null) : HeadFiles.parseMetadataJson(headJson);
+        } catch (IllegalArgumentException e) {
+            throw new ModelException(Reason.INVALID_MODEL, file + ": metadata '" + OnnxMetadata.HEAD + "' is not a "
+                    + "valid head description: " + e.getMessage() + "; compose the model again", e);
+        }
+        int featureDim = head.featureDim() >= 0 ? head.featureDim() : spec.featureDim() > 0 ? spec.featureDim() : -1;
+        return new ModelInfo(ModelInfo.Form.COMPOSED, file.toString(), classes, spec, featureDim, head.hidden(),
+                head.info(), meta);
     }
 
     private static void closeAfter(Backbone session, Exception primary) {
@@ -134,6 +154,11 @@ final class ComposedEngine implements Engine {
     @Override
     public float[][] probabilities(FloatBuffer batch, int n) throws ModelException {
         return session.features(batch, n);
+    }
+
+    @Override
+    public ModelInfo info() {
+        return info;
     }
 
     @Override

@@ -26,6 +26,9 @@ interface Engine extends AutoCloseable {
      */
     float[][] probabilities(FloatBuffer batch, int n) throws ModelException;
 
+    /** What was loaded: form, files, classes, spec, head config and provenance. */
+    ModelInfo info();
+
     /** Short description for messages, e.g. the model file names. */
     String describe();
 

@@ -97,6 +97,14 @@ public final class Predictor implements AutoCloseable {
         return classes;
     }
 
+    /**
+     * What was loaded: the form and files, classes, the spec recorded with the model, the head's size and training
+     * configuration, and its provenance (training caches, library versions, date).
+     */
+    public ModelInfo info() {
+        return engine.info();
+    }
+
     /** The preprocessing this predictor applies. */
     public BackboneSpec spec() {
         return spec;
@@ -370,10 +378,11 @@ public final class Predictor implements AutoCloseable {
             Engine engine;
             if (headDir == null && head == null) {
                 engine = ComposedEngine.open(model, sessions, spec);
+            } else if (head != null) {
+                engine = TwoPartEngine.open(model, head, null, "the given head", sessions);
             } else {
-                HeadWeights weights = head != null ? head : HeadFiles.read(headDir).weights();
-                String headSource = head != null ? "the given head" : headDir.toString();
-                engine = TwoPartEngine.open(model, weights, headSource, sessions);
+                HeadFiles.Contents read = HeadFiles.read(headDir);
+                engine = TwoPartEngine.open(model, read.weights(), read.info(), headDir.toString(), sessions);
             }
             try {
                 return new Predictor(engine, this);

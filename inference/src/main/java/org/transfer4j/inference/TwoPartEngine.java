@@ -4,12 +4,14 @@ import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.transfer4j.ModelException;
 import org.transfer4j.ModelException.Reason;
 import org.transfer4j.backbone.extract.Backbone;
 import org.transfer4j.backbone.extract.BackboneOptions;
 import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.spec.BackboneSpec;
+import org.transfer4j.head.HeadInfo;
 import org.transfer4j.head.HeadWeights;
 
 /**
@@ -19,14 +21,17 @@ import org.transfer4j.head.HeadWeights;
 final class TwoPartEngine implements Engine {
     private final Backbone backbone;
     private final JavaHead head;
+    private final ModelInfo info;
 
-    private TwoPartEngine(Backbone backbone, JavaHead head) {
+    private TwoPartEngine(Backbone backbone, JavaHead head, ModelInfo info) {
         this.backbone = backbone;
         this.head = head;
+        this.info = info;
     }
 
-    static TwoPartEngine open(Path backboneFile, HeadWeights weights, String headSource, BackboneOptions opts)
-            throws ModelException {
+    /** {@code headInfo} is what head.json says beside the weights; null for a head given in memory. */
+    static TwoPartEngine open(Path backboneFile, HeadWeights weights, HeadInfo headInfo, String headSource,
+                              BackboneOptions opts) throws ModelException {
         BackboneOptions withSpec = BackboneOptions.builder().optDevice(opts.device())
                 .optIntraOpThreads(opts.intraOpThreads()).optAllowSpinning(opts.allowSpinning())
                 .optSpec(weights.spec().withFeatureDim(0)).build();
@@ -48,7 +53,9 @@ final class TwoPartEngine implements Engine {
                         + " features per image but head " + headSource + " expects " + weights.featureDim()
                         + "; use the backbone the head was trained with");
             }
-            return new TwoPartEngine(backbone, new JavaHead(weights));
+            ModelInfo info = new ModelInfo(ModelInfo.Form.TWO_PART, backboneFile + " + " + headSource,
+                    weights.classes(), weights.spec(), weights.featureDim(), weights.hidden(), headInfo, Map.of());
+            return new TwoPartEngine(backbone, new JavaHead(weights), info);
         } catch (ModelException | RuntimeException e) {
             try {
                 backbone.close();
@@ -100,6 +107,11 @@ final class TwoPartEngine implements Engine {
     @Override
     public float[][] probabilities(FloatBuffer batch, int n) throws ModelException {
         return head.probabilities(backbone.features(batch, n));
+    }
+
+    @Override
+    public ModelInfo info() {
+        return info;
     }
 
     @Override

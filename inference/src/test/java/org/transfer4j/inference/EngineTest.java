@@ -30,7 +30,7 @@ class EngineTest {
         int n = 5;
         FloatBuffer batch = randomBatch(n * tiny.spec().floatsPerImage(), 3);
         try (ComposedEngine composed = ComposedEngine.open(tiny.composed(), sessions, null);
-             TwoPartEngine twoPart = TwoPartEngine.open(tiny.backbone(), tiny.head(), "tiny head", sessions)) {
+             TwoPartEngine twoPart = TwoPartEngine.open(tiny.backbone(), tiny.head(), null, "tiny head", sessions)) {
             assertEquals(tiny.classes(), composed.classes());
             assertTrue(composed.spec().samePreprocessing(tiny.spec().withOutputName("probabilities")));
             float[][] a = composed.probabilities(batch, n);
@@ -56,7 +56,7 @@ class EngineTest {
         PredictorTestModels.Tiny other = PredictorTestModels.write(dir.resolve("b"), 99, 16, 8, 6, 3, false);
         BackboneOptions sessions = CPU1;
         ModelException e = assertThrows(ModelException.class,
-                () -> TwoPartEngine.open(other.backbone(), first.head(), "head-a", sessions));
+                () -> TwoPartEngine.open(other.backbone(), first.head(), null, "head-a", sessions));
         assertEquals(ModelException.Reason.INCOMPATIBLE, e.reason());
         assertTrue(e.getMessage().contains(first.spec().modelSha256()), e.getMessage());
         assertTrue(e.getMessage().contains(other.spec().modelSha256()), e.getMessage());

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -26,8 +27,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.transfer4j.ModelException;
 import org.transfer4j.backbone.image.ImageDecodeException;
+import org.transfer4j.backbone.onnx.OnnxMetadata;
 import org.transfer4j.head.HeadFiles;
 import org.transfer4j.head.HeadInfo;
+import org.transfer4j.head.Provenance;
 import org.transfer4j.head.TrainingConfig;
 
 class PredictorTest {
@@ -103,6 +106,37 @@ class PredictorTest {
         assertEquals(ModelException.Reason.INCOMPATIBLE, e.reason());
         assertTrue(e.getMessage().contains(tiny.spec().modelSha256())
                 && e.getMessage().contains(other.spec().modelSha256()), e.getMessage());
+    }
+
+    @Test
+    void infoSaysWhatWasLoaded() throws Exception {
+        Path headDir = dir.resolve("head-info");
+        Provenance provenance = new Provenance("cache/train", "abc123", null, null, Map.of("transfer4j", "0.1.0"),
+                "2026-12-02T07:00:00Z");
+        TrainingConfig training = TrainingConfig.defaults().withHidden(6);
+        HeadFiles.write(headDir, tiny.head(), new HeadInfo(training, 4, 3, provenance));
+        try (Predictor twoPart = Predictor.load(tiny.backbone(), headDir);
+             Predictor composed = Predictor.load(tiny.composed())) {
+            ModelInfo t = twoPart.info();
+            assertEquals(ModelInfo.Form.TWO_PART, t.form());
+            assertEquals(tiny.classes(), t.classes());
+            assertEquals(tiny.spec(), t.spec());
+            assertEquals(8, t.featureDim());
+            assertEquals(6, t.hidden());
+            assertEquals(training, t.training());
+            assertEquals(provenance, t.provenance());
+            assertEquals(3, t.head().bestEpoch());
+            assertTrue(t.source().contains(headDir.toString()), t.source());
+
+            ModelInfo c = composed.info();
+            assertEquals(ModelInfo.Form.COMPOSED, c.form());
+            assertEquals(tiny.classes(), c.classes());
+            assertEquals(tiny.spec(), c.spec(), "the spec as recorded, not the session's probabilities view");
+            assertEquals(8, c.featureDim());
+            assertEquals(-1, c.hidden(), "this composed model records no head description");
+            assertEquals(null, c.head());
+            assertEquals(List.of(OnnxMetadata.SPEC, OnnxMetadata.CLASSES), List.copyOf(c.metadata().keySet()));
+        }
     }
 
     @Test

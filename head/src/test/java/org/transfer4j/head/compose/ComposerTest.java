@@ -10,12 +10,14 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import com.google.gson.JsonParser;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.transfer4j.ModelException;
+import org.transfer4j.backbone.image.RgbImage;
 import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.onnx.Inspect;
 import org.transfer4j.backbone.onnx.OnnxMetadata;
@@ -26,7 +28,14 @@ import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.backbone.spec.Layout;
 import org.transfer4j.backbone.spec.Preset;
 import org.transfer4j.backbone.spec.SpecJson;
+import org.transfer4j.head.HeadFiles;
+import org.transfer4j.head.HeadInfo;
 import org.transfer4j.head.HeadWeights;
+import org.transfer4j.head.Provenance;
+import org.transfer4j.head.TrainingConfig;
+import org.transfer4j.inference.ModelInfo;
+import org.transfer4j.inference.Prediction;
+import org.transfer4j.inference.Predictor;
 
 class ComposerTest {
     private static final int N = 5;
@@ -91,6 +100,54 @@ class ComposerTest {
         assertTrue(headNodes >= 5, "flatten, gemm, relu, gemm, softmax (+identities): " + headNodes);
         assertEquals(List.of("probabilities", "features"), m.getGraph().getOutputList().stream()
                 .map(o -> o.getName()).toList());
+    }
+
+    /** The Composer writes what the Predictor (inference module) reads: same answers as the two-part form, and info. */
+    @Test
+    void thePredictorLoadsWhatTheComposerWritesWithItsProvenance() throws Exception {
+        Path backbone = OnnxTestModels.write(Ending.BACKBONE_RANK4, 7, dir.resolve("bb.onnx"));
+        HeadWeights head = randomHead(D, 4, spec(backbone, "pooled"), 8);
+        TrainingConfig training = TrainingConfig.defaults().withHidden(4);
+        Provenance provenance = new Provenance("cache/train", "abc", null, null, Map.of("java", "17"), "2026-12-02");
+        Path out = dir.resolve("model.onnx");
+        Composer.compose(backbone, head, Map.of(OnnxMetadata.HEAD,
+                HeadFiles.metadataJson(head, new HeadInfo(training, 9, 7, provenance))), out);
+
+        Random r = new Random(3);
+        List<RgbImage> images = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            byte[] rgb = new byte[20 * 24 * 3];
+            r.nextBytes(rgb);
+            images.add(new RgbImage(24, 20, rgb));
+        }
+        try (Predictor composed = Predictor.load(out);
+             Predictor twoPart = Predictor.builder(backbone, head).build()) {
+            List<Prediction> a = composed.predictImages(images);
+            List<Prediction> b = twoPart.predictImages(images);
+            for (int i = 0; i < images.size(); i++) {
+                assertArrayEquals(b.get(i).probabilities(), a.get(i).probabilities(), 1e-5f, "image " + i);
+            }
+            ModelInfo info = composed.info();
+            assertEquals(CLASSES, info.classes());
+            assertEquals(D, info.featureDim());
+            assertEquals(4, info.hidden());
+            assertEquals(training, info.training());
+            assertEquals(provenance, info.provenance());
+            assertEquals(7, info.head().bestEpoch());
+            assertEquals(head.spec().modelSha256(), info.spec().modelSha256());
+            assertTrue(info.metadata().containsKey(OnnxMetadata.COMPOSED), info.metadata().toString());
+        }
+    }
+
+    @Test
+    void aDamagedHeadDescriptionIsRefusedByThePredictor() throws Exception {
+        Path backbone = OnnxTestModels.write(Ending.BACKBONE_RANK2, 5, dir.resolve("bb.onnx"));
+        HeadWeights head = randomHead(D, 0, spec(backbone, "features"), 6);
+        Path out = dir.resolve("model.onnx");
+        Composer.compose(backbone, head, Map.of(OnnxMetadata.HEAD, "{\"training\": {\"epochs\": -3}}"), out);
+        ModelException e = assertThrows(ModelException.class, () -> Predictor.load(out));
+        assertEquals(ModelException.Reason.INVALID_MODEL, e.reason());
+        assertTrue(e.getMessage().contains(OnnxMetadata.HEAD) && e.getMessage().contains("epochs"), e.getMessage());
     }
 
     @Test
