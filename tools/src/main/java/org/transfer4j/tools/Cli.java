@@ -3,7 +3,7 @@ package org.transfer4j.tools;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
-import org.transfer4j.backbone.Transfer4jException;
+import org.transfer4j.Transfer4jException;
 import picocli.CommandLine;
 
 /**

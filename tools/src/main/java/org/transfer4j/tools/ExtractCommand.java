@@ -5,7 +5,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
 import org.transfer4j.backbone.cache.CacheWriter;
 import org.transfer4j.backbone.cache.Dtype;
 import org.transfer4j.backbone.dataset.Dataset;

@@ -1,6 +1,6 @@
 package org.transfer4j.backbone.catalog;
 
-import org.transfer4j.backbone.Transfer4jException;
+import org.transfer4j.Transfer4jException;
 
 /** A model download failed; the message names the URL, what went wrong and what to do. */
 public final class DownloadException extends Transfer4jException {

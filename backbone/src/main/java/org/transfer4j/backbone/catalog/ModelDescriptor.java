@@ -15,7 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.backbone.spec.SpecJson;
 

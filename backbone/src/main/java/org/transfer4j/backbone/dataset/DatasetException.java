@@ -1,6 +1,6 @@
 package org.transfer4j.backbone.dataset;
 
-import org.transfer4j.backbone.Transfer4jException;
+import org.transfer4j.Transfer4jException;
 
 /** A dataset folder or manifest cannot be used. The message names the file or folder, what is wrong and what to do. */
 public final class DatasetException extends Transfer4jException {

@@ -25,7 +25,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
 import org.transfer4j.backbone.io.AtomicFiles;
 
 /**
@@ -36,13 +36,6 @@ import org.transfer4j.backbone.io.AtomicFiles;
  * with external data files are refused (the tools here rewrite graphs into a new file, which would orphan them).
  */
 public final class OnnxModels {
-    /** Metadata key holding the backbone spec as JSON (see {@code SpecJson}). */
-    public static final String META_SPEC = "transfer4j.spec";
-    /** Metadata key holding the class names of a composed model as a JSON array. */
-    public static final String META_CLASSES = "transfer4j.classes";
-    /** Metadata key holding the head's provenance as a JSON object. */
-    public static final String META_HEAD = "transfer4j.head";
-
     private OnnxModels() {
     }
 

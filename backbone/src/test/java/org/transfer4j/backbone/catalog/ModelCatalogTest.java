@@ -16,7 +16,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.backbone.spec.ChannelOrder;
 import org.transfer4j.backbone.spec.Layout;

@@ -10,10 +10,11 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
-import org.transfer4j.backbone.ModelException;
-import org.transfer4j.backbone.Transfer4jException;
+import org.transfer4j.ModelException;
+import org.transfer4j.Transfer4jException;
 import org.transfer4j.backbone.cache.CacheReader;
 import org.transfer4j.backbone.cache.FeatureRows;
+import org.transfer4j.backbone.onnx.OnnxMetadata;
 import org.transfer4j.backbone.onnx.OnnxModels;
 import org.transfer4j.head.HeadFiles;
 import org.transfer4j.head.HeadInfo;
@@ -21,7 +22,7 @@ import org.transfer4j.head.Provenance;
 import org.transfer4j.head.TrainingConfig;
 import org.transfer4j.head.eval.Evaluation;
 import org.transfer4j.head.eval.LogisticBaseline;
-import org.transfer4j.head.inference.Composer;
+import org.transfer4j.head.compose.Composer;
 import org.transfer4j.head.report.TrainingReport;
 
 /**
@@ -138,7 +139,7 @@ public final class HeadTrainingRun {
         try {
             // Composer hashes the backbone and refuses one that is not the head's; no second hash here.
             Composer.compose(backbone, head.weights(),
-                    Map.of(OnnxModels.META_HEAD, HeadFiles.metadataJson(head.weights(), head.info())), model);
+                    Map.of(OnnxMetadata.HEAD, HeadFiles.metadataJson(head.weights(), head.info())), model);
         } catch (ModelException e) {
             // The file was replaced since extraction (another model, or no model at all): not this head's backbone.
             if (e.reason() != ModelException.Reason.INCOMPATIBLE && e.reason() != ModelException.Reason.INVALID_MODEL) {

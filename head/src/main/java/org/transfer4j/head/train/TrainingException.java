@@ -1,6 +1,6 @@
 package org.transfer4j.head.train;
 
-import org.transfer4j.backbone.Transfer4jException;
+import org.transfer4j.Transfer4jException;
 
 /** Training cannot start or continue. The message says what is wrong with which input and what to do. */
 public final class TrainingException extends Transfer4jException {

@@ -16,17 +16,18 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
 import org.transfer4j.backbone.extract.Backbone;
 import org.transfer4j.backbone.extract.BackboneOptions;
 import org.transfer4j.backbone.extract.Device;
 import org.transfer4j.backbone.image.RgbImage;
 import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.onnx.Graphs;
+import org.transfer4j.backbone.onnx.OnnxMetadata;
 import org.transfer4j.backbone.onnx.OnnxModels;
 import org.transfer4j.backbone.preprocess.Preprocessor;
-import org.transfer4j.head.inference.Composer;
-import org.transfer4j.head.inference.Predictor;
+import org.transfer4j.head.compose.Composer;
+import org.transfer4j.inference.Predictor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -207,7 +208,7 @@ public final class PredictBench implements Callable<Integer> {
     /** The backbone file the composer recorded, if it sits beside the model unchanged; else null. */
     private Path besideModel() throws ModelException, java.io.IOException {
         Map<String, String> meta = OnnxModels.metadata(OnnxModels.load(model));
-        String composed = meta.get(Composer.META_COMPOSED);
+        String composed = meta.get(OnnxMetadata.COMPOSED);
         if (composed == null) {
             return null;
         }
@@ -228,9 +229,9 @@ public final class PredictBench implements Callable<Integer> {
     static void prunedToFeatures(Path composedModel, Path out) throws ModelException, java.io.IOException {
         ModelProto m = OnnxModels.load(composedModel);
         GraphProto g = m.getGraph();
-        ValueInfoProto features = g.getOutputList().stream().filter(v -> v.getName().equals(Composer.FEATURES))
+        ValueInfoProto features = g.getOutputList().stream().filter(v -> v.getName().equals(OnnxMetadata.FEATURES_OUTPUT))
                 .findFirst().orElseThrow(() -> new ModelException(ModelException.Reason.INCOMPATIBLE, composedModel
-                        + " has no '" + Composer.FEATURES + "' output to prune to; give the backbone with --backbone"));
+                        + " has no '" + OnnxMetadata.FEATURES_OUTPUT + "' output to prune to; give the backbone with --backbone"));
         OnnxModels.save(m.toBuilder().setGraph(Graphs.prune(g, List.of(features))).build(), out);
     }
 

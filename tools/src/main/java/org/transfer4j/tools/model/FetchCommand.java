@@ -11,7 +11,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarStyle;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
 import org.transfer4j.backbone.catalog.DownloadException;
 import org.transfer4j.backbone.catalog.Downloader;
 import org.transfer4j.backbone.catalog.ModelCatalog;

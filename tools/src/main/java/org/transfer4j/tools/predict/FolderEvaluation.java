@@ -8,15 +8,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.BiConsumer;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
 import org.transfer4j.backbone.dataset.Dataset;
 import org.transfer4j.backbone.dataset.LabeledImage;
 import org.transfer4j.backbone.image.ImageDecodeException;
 import org.transfer4j.backbone.image.RgbImage;
 import org.transfer4j.head.eval.Evaluation;
 import org.transfer4j.head.eval.Predictions;
-import org.transfer4j.head.inference.Prediction;
-import org.transfer4j.head.inference.Predictor;
+import org.transfer4j.inference.Prediction;
+import org.transfer4j.inference.Predictor;
 import org.transfer4j.head.report.EvaluationJson;
 
 /**
