@@ -7,7 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.Consumer;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
 import org.transfer4j.backbone.io.AtomicFiles;
 import org.transfer4j.backbone.io.FileTrees;
 import org.transfer4j.backbone.keras.ImportResult;

@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
 import org.transfer4j.backbone.keras.ImportResult;
 import org.transfer4j.backbone.keras.KerasImporter;
 import org.transfer4j.backbone.spec.Layout;

@@ -15,6 +15,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.transfer4j.backbone.onnx.OnnxMetadata;
 import org.transfer4j.backbone.onnx.OnnxModels;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.backbone.spec.SpecJson;
@@ -147,7 +148,7 @@ class FetchNpmTest {
         assertEquals("caffe", spec.preset());
         assertEquals(2048, spec.featureDim());
         String classes = OnnxModels.metadata(OnnxModels.load(models.resolve("resnet50-keras-imagenet.onnx")),
-                OnnxModels.META_CLASSES).orElseThrow();
+                OnnxMetadata.CLASSES).orElseThrow();
         assertTrue(classes.contains("\"tench\"") && classes.contains("\"ant\"") && classes.contains("\"bee\""),
                 classes.substring(0, 200));
     }
