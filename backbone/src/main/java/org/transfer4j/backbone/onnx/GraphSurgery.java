@@ -37,6 +37,8 @@ import org.transfer4j.backbone.spec.SpecJson;
 public final class GraphSurgery {
     /** Name of the exposed features output. */
     public static final String FEATURES = "features";
+    /** Name of a classifier model's class-probabilities output [N,K] (composed and imported models alike). */
+    public static final String PROBABILITIES = "probabilities";
 
     private static final Set<String> POOLS = Set.of("GlobalAveragePool", "GlobalMaxPool",
             "QLinearGlobalAveragePool", "AveragePool", "ReduceMean");

@@ -236,6 +236,19 @@ public final class OnnxModels {
         return b.build();
     }
 
+    /** An int64 initializer (shapes, pads) stored as little-endian raw_data. */
+    public static TensorProto longTensor(String name, long[] dims, long[] data) {
+        byte[] bytes = new byte[Math.multiplyExact(data.length, Long.BYTES)];
+        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().put(data);
+        TensorProto.Builder b = TensorProto.newBuilder().setName(name)
+                .setDataType(TensorProto.DataType.INT64_VALUE)
+                .setRawData(UnsafeByteOperations.unsafeWrap(bytes));
+        for (long d : dims) {
+            b.addDims(d);
+        }
+        return b.build();
+    }
+
     /** The values of a float initializer, whether stored as raw_data or float_data. */
     public static float[] floats(TensorProto t) {
         if (t.getDataType() != TensorProto.DataType.FLOAT_VALUE) {

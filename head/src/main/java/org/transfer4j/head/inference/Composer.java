@@ -21,6 +21,7 @@ import java.util.Set;
 import org.transfer4j.backbone.ModelException;
 import org.transfer4j.backbone.ModelException.Reason;
 import org.transfer4j.backbone.io.Hashes;
+import org.transfer4j.backbone.onnx.GraphSurgery;
 import org.transfer4j.backbone.onnx.Graphs;
 import org.transfer4j.backbone.onnx.OnnxModels;
 import org.transfer4j.backbone.onnx.OnnxOps;
@@ -45,9 +46,9 @@ import org.tribuo.util.onnx.ONNXRef;
  */
 public final class Composer {
     /** Output: class probabilities [N,K]. */
-    public static final String PROBABILITIES = "probabilities";
+    public static final String PROBABILITIES = GraphSurgery.PROBABILITIES;
     /** Output: the backbone's features [N,D]. */
-    public static final String FEATURES = "features";
+    public static final String FEATURES = GraphSurgery.FEATURES;
     /** Prefix of every name the head adds to the graph. */
     public static final String PREFIX = "transfer4j_head/";
     /** Metadata key recording which backbone file was composed, and when. */
