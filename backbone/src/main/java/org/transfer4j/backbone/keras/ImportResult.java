@@ -28,4 +28,24 @@ public record ImportResult(Path model, Path sidecar, BackboneSpec spec, List<Str
         provenance = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(provenance));
         warnings = List.copyOf(warnings);
     }
+
+    /** A few lines for the command line. */
+    public String toText() {
+        StringBuilder sb = new StringBuilder();
+        String pkg = provenance.getOrDefault("package", "");
+        String version = provenance.getOrDefault("version", "");
+        sb.append("imported Keras model '").append(provenance.getOrDefault("kerasModel", "?")).append("' from ")
+                .append(pkg.isEmpty() ? provenance.getOrDefault("source", "?") : pkg + (version.isEmpty() ? ""
+                        : "@" + version)).append('\n');
+        sb.append(classes.isEmpty() ? "no-top" : "full classifier (" + classes.size() + " classes)")
+                .append(": features after '").append(cutLayer).append("' [N,").append(spec.featureDim())
+                .append("]").append(classes.isEmpty() ? "" : ", probabilities [N," + classes.size() + "]")
+                .append(String.format(java.util.Locale.ROOT, ", %.2f GFLOP/image%n", gflopPerImage));
+        sb.append("wrote ").append(model).append('\n');
+        sb.append("wrote ").append(sidecar).append(" (preset ").append(spec.preset()).append(", input '")
+                .append(spec.inputName()).append("' ").append(spec.layout()).append(' ').append(spec.height())
+                .append('x').append(spec.width()).append(")\n");
+        warnings.forEach(w -> sb.append("warning: ").append(w).append('\n'));
+        return sb.toString();
+    }
 }

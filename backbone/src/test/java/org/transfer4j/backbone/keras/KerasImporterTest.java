@@ -671,6 +671,27 @@ class KerasImporterTest {
         assertTrue(chf.getMessage().contains("channels_first"), chf.getMessage());
     }
 
+    @Test
+    void openInputSizeNeedsOptInputSize() throws Exception {
+        TinyTfjs m = convModel(87);
+        JsonObject json = m.modelJson(1);
+        JsonObject in = json.getAsJsonObject("modelTopology").getAsJsonObject("model_config")
+                .getAsJsonObject("config").getAsJsonArray("layers").get(0).getAsJsonObject().getAsJsonObject("config");
+        in.add("batch_input_shape", com.google.gson.JsonParser.parseString("[null, null, null, 3]"));
+        Path src = dir.resolve("open");
+        m.write(src, 1);
+        Files.writeString(src.resolve("model.json"), json.toString());
+        ModelException e = assertThrows(ModelException.class, () -> KerasImporter.builder(src).build()
+                .importTo(dir.resolve("open.onnx")));
+        assertTrue(e.getMessage().contains("leaves its size open"), e.getMessage());
+        ImportResult r = KerasImporter.builder(src).optInputSize(12, 10).build().importTo(dir.resolve("open.onnx"));
+        assertEquals(12, r.spec().height());
+        assertEquals(10, r.spec().width());
+        ModelException bad = assertThrows(ModelException.class, () -> KerasImporter.builder(src)
+                .optInputSize(4, 10).build());
+        assertTrue(bad.getMessage().contains("optInputSize is 4x10"), bad.getMessage());
+    }
+
     // ---- npm tarball ----------------------------------------------------------------------------------------------
 
     @Test
@@ -696,6 +717,8 @@ class KerasImporterTest {
         assertEquals("package/ResNet/model.json", r.provenance().get("modelJson"));
         assertEquals(r.provenance().get("gflopPerImage"), String.format(java.util.Locale.ROOT, "%.4f",
                 r.gflopPerImage()));
+        assertTrue(r.toText().contains("from tiny-resnet@0.3.0"), r.toText());
+        assertTrue(r.toText().contains("no-top: features after 'gap' [N,2]"), r.toText());
         String meta = OnnxModels.metadata(OnnxModels.load(r.model()), KerasImporter.META_IMPORT).orElseThrow();
         assertTrue(meta.contains("\"package\":\"tiny-resnet\""), meta);
 
