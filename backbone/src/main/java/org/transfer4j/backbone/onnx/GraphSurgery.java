@@ -36,7 +36,7 @@ import org.transfer4j.backbone.spec.SpecJson;
  */
 public final class GraphSurgery {
     /** Name of the exposed features output. */
-    public static final String FEATURES = "features";
+    public static final String FEATURES = OnnxMetadata.FEATURES_OUTPUT;
 
     private static final Set<String> POOLS = Set.of("GlobalAveragePool", "GlobalMaxPool",
             "QLinearGlobalAveragePool", "AveragePool", "ReduceMean");

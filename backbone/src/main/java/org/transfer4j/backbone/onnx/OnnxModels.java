@@ -210,18 +210,28 @@ public final class OnnxModels {
      * The array is copied once into the proto.
      */
     public static TensorProto floatTensor(String name, long[] dims, float[] data) {
+        byte[] bytes = new byte[Math.multiplyExact(data.length, Float.BYTES)];
+        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(data);
+        return rawTensor(name, dims, data.length, TensorProto.DataType.FLOAT_VALUE, bytes);
+    }
+
+    /** An int64 initializer (shapes, pads) stored as little-endian raw_data. */
+    public static TensorProto longTensor(String name, long[] dims, long[] data) {
+        byte[] bytes = new byte[Math.multiplyExact(data.length, Long.BYTES)];
+        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().put(data);
+        return rawTensor(name, dims, data.length, TensorProto.DataType.INT64_VALUE, bytes);
+    }
+
+    private static TensorProto rawTensor(String name, long[] dims, int count, int dataType, byte[] bytes) {
         long n = 1;
         for (long d : dims) {
             n *= d;
         }
-        if (n != data.length) {
-            throw new IllegalArgumentException("tensor '" + name + "' has " + data.length + " values for shape "
+        if (n != count) {
+            throw new IllegalArgumentException("tensor '" + name + "' has " + count + " values for shape "
                     + java.util.Arrays.toString(dims) + " (" + n + " expected)");
         }
-        byte[] bytes = new byte[Math.multiplyExact(data.length, Float.BYTES)];
-        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(data);
-        TensorProto.Builder b = TensorProto.newBuilder().setName(name)
-                .setDataType(TensorProto.DataType.FLOAT_VALUE)
+        TensorProto.Builder b = TensorProto.newBuilder().setName(name).setDataType(dataType)
                 .setRawData(UnsafeByteOperations.unsafeWrap(bytes));
         for (long d : dims) {
             b.addDims(d);
