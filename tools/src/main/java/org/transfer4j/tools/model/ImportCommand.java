@@ -2,7 +2,6 @@ package org.transfer4j.tools.model;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.transfer4j.ModelException;
 import org.transfer4j.backbone.keras.ImportResult;
@@ -69,19 +68,10 @@ public final class ImportCommand implements Callable<Integer> {
             b.optPreset(Preset.parse(preset));
         }
         ImportResult r = b.build().importTo(out);
-        r.warnings().forEach(w -> System.err.println("warning: " + w));
-        System.out.printf(Locale.ROOT, "imported %s -> %s (%s input '%s' %dx%d, %s preset; cut at %s; %.2f "
-                        + "GFLOP/image)%n", source, r.model(), r.spec().layout(), r.spec().inputName(),
-                r.spec().height(), r.spec().width(), r.spec().preset(), r.cutLayer() == null ? "nothing (full model)"
-                        : r.cutLayer(), r.gflopPerImage());
-        if (!r.classes().isEmpty()) {
-            System.out.printf(Locale.ROOT, "classifier: %d classes (%s, %s, ...); try: java -jar "
-                    + "tools/target/predict.jar --model %s photo.jpg%n", r.classes().size(), r.classes().get(0),
-                    r.classes().get(1), r.model());
-        } else {
-            System.out.printf(Locale.ROOT, "backbone: %d-d '%s', spec sidecar %s%n", r.spec().featureDim(),
-                    r.spec().outputName(), r.sidecar());
-        }
+        System.out.print(r.toText());
+        System.out.println(r.classes().isEmpty()
+                ? "next: java -jar tools/target/extract.jar --backbone " + r.model() + " --images DIR --out CACHE"
+                : "try: java -jar tools/target/predict.jar --model " + r.model() + " photo.jpg");
         return 0;
     }
 }
