@@ -18,6 +18,7 @@ import java.util.logging.Logger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.transfer4j.backbone.Transfer4jException;
+import org.transfer4j.backbone.extract.Device;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
@@ -40,6 +41,8 @@ public final class Cli {
     static final String VERBOSE = "--verbose";
     /** "predictor option 'topK' is 0; allowed: 1..10000" and friends: how the library's option checks read. */
     private static final Pattern OPTION_ERROR = Pattern.compile("(?:[a-z]+ )?option '([\\w-]+)' is (.*)");
+    /** A message about one of the command's flags, which commands start with the flag. */
+    private static final Pattern FLAG_MESSAGE = Pattern.compile("--[a-z][a-z0-9-]*[ :]");
     private static final Logger PROJECT_LOG = Logger.getLogger("org.transfer4j");
 
     private Cli() {
@@ -96,11 +99,36 @@ public final class Cli {
             spec.addOption(!placeholder(o) ? o : o.toBuilder().paramLabel(label.substring(1, label.length() - 1)
                     .replaceAll("([a-z])([A-Z])", "$1_$2").toUpperCase(Locale.ROOT)).build());
         }
+        spec.usageMessage().footer(wrapExamples(spec.usageMessage().footer(), spec.usageMessage().width()));
         if (spec.findOption(VERBOSE) == null) {
             spec.addOption(OptionSpec.builder(VERBOSE).arity("0")
                     .description("Also print library debug lines (e.g. the device inference runs on).").build());
         }
         cl.getSubcommands().values().forEach(Cli::prepare);
+    }
+
+    /**
+     * Example commands in a help footer broken between words with a shell continuation ({@code \\}) where picocli
+     * would otherwise wrap them mid-command, so each example can still be copied and pasted whole.
+     */
+    static String[] wrapExamples(String[] footer, int width) {
+        List<String> out = new ArrayList<>();
+        for (String line : footer) {
+            if (!line.startsWith("  java ") || line.length() <= width) {
+                out.add(line);
+                continue;
+            }
+            StringBuilder current = new StringBuilder("  java");
+            for (String word : line.substring("  java ".length()).split(" ")) {
+                if (current.length() + 1 + word.length() > width - 2) {
+                    out.add(current + " \\");
+                    current = new StringBuilder("     ");
+                }
+                current.append(' ').append(word);
+            }
+            out.add(current.toString());
+        }
+        return out.toArray(String[]::new);
     }
 
     /** An option taking a value whose placeholder picocli made from the field name ({@code <seconds>}). */
@@ -218,6 +246,11 @@ public final class Cli {
             e.printStackTrace(err);
         }
         Throwable shown = e instanceof UncheckedIOException u ? u.getCause() : e;
+        if (shown instanceof IllegalArgumentException && shown.getMessage() != null
+                && FLAG_MESSAGE.matcher(shown.getMessage()).lookingAt()) {
+            // A command's own check of its flags ("--seconds is 0; allowed: ..."): bad usage, not a failed run.
+            return usageError(new ParameterException(cl, shown.getMessage(), shown), new String[0]);
+        }
         if (shown instanceof Transfer4jException || shown instanceof IllegalArgumentException
                 || shown instanceof IllegalStateException || shown instanceof IOException) {
             err.println("error: " + describe(shown));
@@ -265,6 +298,15 @@ public final class Cli {
             throw new ParameterException(spec.commandLine(), flag + ": " + e.getMessage(), e);
         } catch (Exception e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    /** The {@code --device} flag's value, every program the same way; a bad one is a usage error (exit 2). */
+    public static Device device(String text) {
+        try {
+            return Device.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--device: " + e.getMessage(), e);
         }
     }
 

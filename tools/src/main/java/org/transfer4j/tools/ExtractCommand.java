@@ -14,7 +14,6 @@ import org.transfer4j.backbone.cache.Dtype;
 import org.transfer4j.backbone.dataset.Dataset;
 import org.transfer4j.backbone.extract.Backbone;
 import org.transfer4j.backbone.extract.BackboneOptions;
-import org.transfer4j.backbone.extract.Device;
 import org.transfer4j.backbone.extract.FeatureExtractor;
 import org.transfer4j.backbone.image.ImageDecoder;
 import org.transfer4j.tools.extract.Progress;
@@ -116,7 +115,7 @@ public final class ExtractCommand implements Callable<Integer> {
         dataset.warnings().forEach(w -> err.println("warning: " + w));
         err.flush();
         BackboneOptions.Builder opts = BackboneOptions.builder()
-                .optDevice(Cli.parse(command, "--device", () -> Device.parse(device)));
+                .optDevice(Cli.device(device));
         if (threads > 0) {
             opts.optIntraOpThreads(threads);
         }

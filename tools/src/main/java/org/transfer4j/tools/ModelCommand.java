@@ -20,9 +20,14 @@ import picocli.CommandLine.Command;
             "  java -jar model.jar generate resnet50 --out models/resnet50-generated.onnx --seed 42",
             "  java -jar model.jar fetch resnet50-v1-12"})
 public final class ModelCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    /** Without a subcommand there is nothing to do: bad usage (exit 2), with the list to choose from. */
     @Override
     public void run() {
-        new picocli.CommandLine(this).usage(System.out);
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                "choose a subcommand: inspect, cut, compose, generate, fetch");
     }
 
     public static void main(String[] args) {

@@ -10,7 +10,6 @@ import java.util.concurrent.Callable;
 import org.transfer4j.backbone.ModelException;
 import org.transfer4j.backbone.Transfer4jException;
 import org.transfer4j.backbone.dataset.Dataset;
-import org.transfer4j.backbone.extract.Device;
 import org.transfer4j.backbone.image.ImageDecodeException;
 import org.transfer4j.backbone.image.RgbImage;
 import org.transfer4j.backbone.onnx.OnnxModels;
@@ -140,7 +139,7 @@ public final class PredictCommand implements Callable<Integer> {
         Predictor.Builder b = composed != null
                 ? Predictor.builder(composed)
                 : Predictor.builder(model.twoPart.backbone, model.twoPart.head);
-        b.optDevice(Cli.parse(spec, "--device", () -> Device.parse(device))).optTopK(top).optBatchSize(batch);
+        b.optDevice(Cli.device(device)).optTopK(top).optBatchSize(batch);
         if (threads > 0) {
             b.optThreads(threads);
         }
