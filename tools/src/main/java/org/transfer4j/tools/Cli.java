@@ -136,14 +136,9 @@ public final class Cli {
         return o.arity().max() > 0 && o.paramLabel().startsWith("<") && o.paramLabel().endsWith(">");
     }
 
-    /** The project version from the jar's Maven properties (or the manifest); "development" outside a jar. */
+    /** The project version, written into {@code version.properties} by the build. */
     static String version() {
-        String v = Cli.class.getPackage().getImplementationVersion();
-        if (v != null) {
-            return v;
-        }
-        try (InputStream in = Cli.class.getResourceAsStream(
-                "/META-INF/maven/org.transfer4j/transfer4j-tools/pom.properties")) {
+        try (InputStream in = Cli.class.getResourceAsStream("version.properties")) {
             if (in != null) {
                 Properties p = new Properties();
                 p.load(in);
@@ -152,7 +147,7 @@ public final class Cli {
         } catch (IOException e) {
             return "unknown (" + e.getMessage() + ")";
         }
-        return "development build (not run from a jar)";
+        return "unknown (no version.properties on the class path)";
     }
 
     /**

@@ -310,10 +310,8 @@ class FirstHourTest {
     @Test
     void item4UnknownFlagIsOneLineAndAHintInEveryJarAndVersionPrintsTheVersion() {
         List<JarRun.Started> unknown = new ArrayList<>();
-        List<JarRun.Started> version = new ArrayList<>();
         for (String jar : JarRun.JARS) {
             unknown.add(JarRun.start(tmp, jar, "--bogus"));
-            version.add(JarRun.start(tmp, jar, "--version"));
         }
         for (int i = 0; i < JarRun.JARS.size(); i++) {
             String jar = JarRun.JARS.get(i);
@@ -322,32 +320,37 @@ class FirstHourTest {
             assertEquals(List.of("error: unknown option: '--bogus'", "run 'java -jar " + jar + ".jar --help' for "
                     + "the options and examples"), r.errLines(), jar);
             assertEquals("", r.out(), jar);
-            JarRun v = version.get(i).await();
-            assertEquals(0, v.code(), jar + ": " + v.all());
-            assertTrue(v.out().matches(jar + " \\S.* \\(transfer4j; Java .*\\)\\R"), jar + ": " + v.out());
+            CliRun v = CliRun.run(newInstance(commands().get(i)), "--version");
+            assertEquals(0, v.code(), jar + ": " + v.err());
+            assertTrue(v.out().matches(jar + " \\d+\\.\\d+\\.\\d+\\S* \\(transfer4j; Java .*\\)\\R"),
+                    jar + ": " + v.out());
         }
+    }
+
+    static List<Object> commands() {
+        return List.of(new ExtractCommand(), new TrainHeadCommand(), new PredictCommand(), new ModelCommand(),
+                new BenchCommand());
     }
 
     @Test
     void item4UsageErrorsExitTwoAndFailuresOne() {
         JarRun.Started extractBatch = JarRun.start(tmp, "extract", "--backbone", s(model), "--images", s(images),
                 "--out", s(tmp.resolve("c")), "--batch", "0");
-        JarRun.Started trainDropout = JarRun.start(tmp, "train-head", "--train", s(tmp), "--out",
-                s(tmp.resolve("h")), "--dropout", "1.5");
         JarRun.Started benchSeconds = JarRun.start(tmp, "bench", "backbone", "--backbone", s(model), "--seconds",
                 "0");
         JarRun.Started modelNoSub = JarRun.start(tmp, "model");
-        JarRun.Started extractDevice = JarRun.start(tmp, "extract", "--backbone", s(model), "--images", s(images),
+        CliRun trainDropout = CliRun.run(new TrainHeadCommand(), "--train", s(tmp), "--out", s(tmp.resolve("h")),
+                "--dropout", "1.5");
+        CliRun extractDevice = CliRun.run(new ExtractCommand(), "--backbone", s(model), "--images", s(images),
                 "--out", s(tmp.resolve("c")), "--device", "tpu");
-        JarRun.Started missingModel = JarRun.start(tmp, "extract", "--backbone", s(tmp.resolve("no.onnx")),
+        CliRun missingModel = CliRun.run(new ExtractCommand(), "--backbone", s(tmp.resolve("no.onnx")),
                 "--images", s(images), "--out", s(tmp.resolve("c")));
 
         JarRun r = extractBatch.await();
         assertEquals(Cli.EXIT_USAGE, r.code(), r.all());
         assertEquals("error: --batch is 0; allowed: 1..4096", r.errLines().get(0));
-        r = trainDropout.await();
-        assertEquals(Cli.EXIT_USAGE, r.code(), r.all());
-        assertEquals("error: --dropout is 1.5; allowed: [0, 1)", r.errLines().get(0));
+        assertEquals(Cli.EXIT_USAGE, trainDropout.code(), trainDropout.err());
+        assertTrue(trainDropout.err().startsWith("error: --dropout is 1.5; allowed: [0, 1)\n"), trainDropout.err());
         r = benchSeconds.await();
         assertEquals(Cli.EXIT_USAGE, r.code(), r.all());
         assertTrue(r.errLines().get(0).startsWith("error: --seconds is 0.0"), r.all());
@@ -355,18 +358,15 @@ class FirstHourTest {
         r = modelNoSub.await();
         assertEquals(Cli.EXIT_USAGE, r.code(), r.all());
         assertEquals("error: choose a subcommand: inspect, cut, compose, generate, fetch", r.errLines().get(0));
-        r = extractDevice.await();
-        assertEquals(Cli.EXIT_USAGE, r.code(), r.all());
-        assertTrue(r.errLines().get(0).startsWith("error: --device: device 'tpu' is not known"), r.all());
-        r = missingModel.await();
-        assertEquals(Cli.EXIT_FAILED, r.code(), r.all());
-        assertEquals(1, r.errLines().size(), r.all());
+        assertEquals(Cli.EXIT_USAGE, extractDevice.code(), extractDevice.err());
+        assertTrue(extractDevice.err().startsWith("error: --device: device 'tpu' is not known"), extractDevice.err());
+        assertEquals(Cli.EXIT_FAILED, missingModel.code(), missingModel.err());
+        assertEquals(1, missingModel.err().strip().lines().count(), missingModel.err());
     }
 
     @Test
     void item4HelpHasWholeExamplesNamedPlaceholdersAndTheSameDefaults() {
-        for (Object command : List.of(new ExtractCommand(), new TrainHeadCommand(), new PredictCommand(),
-                new ModelCommand(), new BenchCommand())) {
+        for (Object command : commands()) {
             CommandLine root = new CommandLine(command);
             List<String> names = new ArrayList<>(List.of(""));
             root.getSubcommands().keySet().forEach(names::add);
