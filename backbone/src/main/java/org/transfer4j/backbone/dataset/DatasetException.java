@@ -19,7 +19,9 @@ public final class DatasetException extends Transfer4jException {
         /** A manifest line is malformed (field count, empty field, bad quoting, duplicate path). */
         BAD_MANIFEST,
         /** A manifest path points outside the manifest's folder. */
-        ESCAPES_ROOT
+        ESCAPES_ROOT,
+        /** The class folders are dataset splits (train, val, ...): the folder given is one level too high. */
+        SPLIT_FOLDERS
     }
 
     public DatasetException(Reason reason, String message) {

@@ -190,7 +190,8 @@ public final class SpecResolver {
                 "%s has no spec (no sidecar %s, no '%s' metadata): assuming the torch preset (shorter side %d, "
                         + "center crop %dx%d, ImageNet mean/std, RGB) for input '%s' %s%s. If the model was trained "
                         + "differently, pin its spec by writing %s, e.g. {\"preset\":\"caffe\",\"inputName\":\"%s\","
-                        + "\"layout\":\"%s\"}",
+                        + "\"layout\":\"%s\"}, or, if that folder is read-only, write that JSON anywhere and pass it "
+                        + "with --spec FILE.json (BackboneOptions.optSpecFile)",
                 model.getFileName(), sidecar.getFileName(), OnnxMetadata.SPEC, spec.resizeShorter(), in.height(),
                 in.width(), in.name(), in.layout(),
                 dynamicSize(in) ? " (size is dynamic; " + DEFAULT_SIZE + " assumed)" : "", sidecar, in.name(),

@@ -17,7 +17,9 @@ public final class TrainingException extends Transfer4jException {
         /** The checkpoint cannot be read or belongs to other inputs or options. */
         CHECKPOINT,
         /** The loss became NaN or infinite (learning rate too high, or non-finite features). */
-        DIVERGED
+        DIVERGED,
+        /** The output folder already holds a head and neither overwriting nor resuming was asked for. */
+        OUTPUT_EXISTS
     }
 
     public TrainingException(Reason reason, String message) {

@@ -16,7 +16,6 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import org.transfer4j.backbone.extract.Backbone;
 import org.transfer4j.backbone.extract.BackboneOptions;
-import org.transfer4j.backbone.extract.Device;
 import org.transfer4j.backbone.extract.FeatureExtractor;
 import org.transfer4j.backbone.extract.FeatureSink;
 import org.transfer4j.backbone.extract.ImageTask;
@@ -47,7 +46,8 @@ public final class BackboneBench implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "3", description = "Untimed batches first (default: ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--device", defaultValue = "cpu", description = "auto, cpu, cuda or cuda:N "
+            + "(default: ${DEFAULT-VALUE}, not auto: recorded figures then measure the CPU whatever the build).")
     String device;
 
     @Option(names = "--spinning", defaultValue = "true", arity = "1",
@@ -82,7 +82,7 @@ public final class BackboneBench implements Callable<Integer> {
         if (warmup < 0) {
             throw new IllegalArgumentException("--warmup is " + warmup + "; allowed: >= 0");
         }
-        BackboneOptions.Builder ob = BackboneOptions.builder().optDevice(Device.parse(device))
+        BackboneOptions.Builder ob = BackboneOptions.builder().optDevice(org.transfer4j.tools.Cli.device(device))
                 .optAllowSpinning(spinning && images == null);
         if (threads != null) {
             ob.optIntraOpThreads(threads);

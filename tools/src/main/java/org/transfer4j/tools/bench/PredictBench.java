@@ -64,7 +64,8 @@ public final class PredictBench implements Callable<Integer> {
     @Option(names = "--threads", description = "ORT intra-op threads (default: available processors).")
     Integer threads;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--device", defaultValue = "cpu", description = "auto, cpu, cuda or cuda:N "
+            + "(default: ${DEFAULT-VALUE}, not auto: recorded figures then measure the CPU whatever the build).")
     String device;
 
     // Off by default: the two sessions run alternately, and a session's idle threads spinning after its run steal
@@ -81,7 +82,7 @@ public final class PredictBench implements Callable<Integer> {
         if (warmup < 0) {
             throw new IllegalArgumentException("--warmup is " + warmup + "; allowed: >= 0");
         }
-        Device dev = Device.parse(device);
+        Device dev = org.transfer4j.tools.Cli.device(device);
         int nThreads = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         Path tmp = null;
         try (Predictor composed = Predictor.builder(model).optDevice(dev).optThreads(nThreads)

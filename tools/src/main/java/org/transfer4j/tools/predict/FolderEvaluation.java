@@ -43,9 +43,12 @@ public final class FolderEvaluation {
         List<String> classes = predictor.classes();
         for (String c : data.classes()) {
             if (!classes.contains(c)) {
-                throw new ModelException(ModelException.Reason.INCOMPATIBLE, "class folder '" + c + "' in "
-                        + data.root() + " is not one of the model's classes " + classes
-                        + "; evaluate on a folder whose subfolders are named after the model's classes");
+                throw new ModelException(ModelException.Reason.INCOMPATIBLE, data.kind() == Dataset.Kind.MANIFEST
+                        ? "label '" + c + "' in " + data.source() + " is not one of the model's classes " + classes
+                                + "; evaluate on a manifest whose labels are the model's classes"
+                        : "class folder '" + c + "' in " + data.root() + " is not one of the model's classes "
+                                + classes + "; evaluate on a folder whose subfolders are named after the model's "
+                                + "classes");
             }
         }
         int k = classes.size();
