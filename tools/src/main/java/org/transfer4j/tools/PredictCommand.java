@@ -12,7 +12,7 @@ import org.transfer4j.Transfer4jException;
 import org.transfer4j.backbone.dataset.Dataset;
 import org.transfer4j.backbone.image.ImageDecodeException;
 import org.transfer4j.backbone.image.RgbImage;
-import org.transfer4j.backbone.onnx.OnnxModels;
+import org.transfer4j.backbone.onnx.OnnxMetadata;
 import org.transfer4j.head.train.HeadTrainingRun;
 import org.transfer4j.inference.Prediction;
 import org.transfer4j.inference.Predictor;
@@ -157,10 +157,10 @@ public final class PredictCommand implements Callable<Integer> {
         }
     }
 
-    /** Read only on the error path: the whole model is parsed to look at its metadata. */
+    /** Read only on the error path. */
     private static boolean isBackboneOnly(Path file) {
         try {
-            return OnnxModels.metadata(OnnxModels.load(file), OnnxMetadata.CLASSES).isEmpty();
+            return OnnxMetadata.read(file).get(OnnxMetadata.CLASSES) == null;
         } catch (ModelException e) {
             return false;
         }

@@ -14,7 +14,7 @@ import org.transfer4j.backbone.spec.BackboneSpec;
  * @param classes       the class names of a full model (from the package's {@code assets/labels.json}); empty for a
  *                      no-top model
  * @param provenance    what was imported from what (package, version, source sha256, converter, cut layer, layout,
- *                      preset, GFLOP), as stored in the model's {@value KerasImporter#META_IMPORT} metadata
+ *                      preset, GFLOP), as stored in the model's {@value org.transfer4j.backbone.onnx.OnnxMetadata#IMPORT} metadata
  * @param gflopPerImage 2 x the multiply-accumulates of the convolutions and Dense layers in the written graph, per
  *                      image at the model's input size, in 10^9
  * @param cutLayer      the Keras layer whose output is {@code features}

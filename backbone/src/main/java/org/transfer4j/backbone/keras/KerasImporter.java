@@ -53,12 +53,10 @@ import org.transfer4j.backbone.spec.SpecJson;
  *
  * <p>The written model is deterministic (same package and options, same bytes and sha256), is run once in ONNX Runtime
  * before it replaces anything, and carries its spec ({@value OnnxMetadata#SPEC}) and its provenance
- * ({@value #META_IMPORT}) in the metadata. Supported layers and how they map are listed in
+ * ({@value OnnxMetadata#IMPORT}) in the metadata. Supported layers and how they map are listed in
  * {@code KerasGraphBuilder}; any other layer that the requested outputs need is an INCOMPATIBLE error naming it.
  */
 public final class KerasImporter {
-    /** Metadata key holding the import provenance as a JSON object. */
-    public static final String META_IMPORT = "transfer4j.import";
     /**
      * The input layout used when none is asked for: NCHW, measured faster in ONNX Runtime than NHWC input for the
      * imported ResNet50 (an NHWC input costs one Transpose of the image batch; the convolutions are NCHW in both).
@@ -131,6 +129,25 @@ public final class KerasImporter {
             if (!KerasGraphBuilder.SUPPORTED.contains(l.className())) {
                 throw KerasGraphBuilder.unsupported(l, what);
             }
+        }
+    }
+
+    /**
+     * The GFLOP per image (2 x multiply-accumulates of the convolutions and dense layers) that an import recorded in
+     * a model's {@value OnnxMetadata#IMPORT} metadata, for benchmarks that report achieved GFLOP/s; empty for models
+     * that were not imported or whose record lacks it.
+     */
+    public static java.util.Optional<Double> recordedGflopPerImage(Map<String, String> metadata) {
+        String json = metadata.get(OnnxMetadata.IMPORT);
+        if (json == null) {
+            return java.util.Optional.empty();
+        }
+        try {
+            com.google.gson.JsonElement g = com.google.gson.JsonParser.parseString(json).getAsJsonObject()
+                    .get("gflopPerImage");
+            return g == null ? java.util.Optional.empty() : java.util.Optional.of(Double.parseDouble(g.getAsString()));
+        } catch (RuntimeException e) {
+            return java.util.Optional.empty();
         }
     }
 
@@ -364,7 +381,7 @@ public final class KerasImporter {
             classes.forEach(names::add);
             meta.put(OnnxMetadata.CLASSES, names.toString());
         }
-        meta.put(META_IMPORT, prov.toString());
+        meta.put(OnnxMetadata.IMPORT, prov.toString());
         String pkg = packageLabel();
         ModelProto model = OnnxModels.withMetadata(ModelProto.newBuilder()
                 .setIrVersion(8)

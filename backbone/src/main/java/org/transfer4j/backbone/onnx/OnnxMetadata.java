@@ -29,6 +29,8 @@ public final class OnnxMetadata {
     public static final String HEAD = "transfer4j.head";
     /** A composed model's composition record: backbone file name and sha256, features tensor, date (JSON object). */
     public static final String COMPOSED = "transfer4j.composed";
+    /** An imported model's provenance: source package, version, sha256, cut layer, layout, GFLOP (JSON object). */
+    public static final String IMPORT = "transfer4j.import";
     /** A generated backbone's recipe: model, seed, whether pretrained (JSON object). */
     public static final String GENERATOR = "transfer4j.generator";
     /** A composed model's output: class probabilities [N,K]. */

@@ -720,7 +720,7 @@ class KerasImporterTest {
                 r.gflopPerImage()));
         assertTrue(r.toText().contains("from tiny-resnet@0.3.0"), r.toText());
         assertTrue(r.toText().contains("no-top: features after 'gap' [N,2]"), r.toText());
-        String meta = OnnxModels.metadata(OnnxModels.load(r.model()), KerasImporter.META_IMPORT).orElseThrow();
+        String meta = OnnxModels.metadata(OnnxModels.load(r.model()), OnnxMetadata.IMPORT).orElseThrow();
         assertTrue(meta.contains("\"package\":\"tiny-resnet\""), meta);
 
         Path folder = m.write(dir.resolve("same-as-folder/package/ResNet"), 2);

@@ -90,7 +90,7 @@ class KerasResNet50SharedTest {
         assertEquals(notop.gflopPerImage() + 2 * 2048 * 1000 / 1e9, full.gflopPerImage(), 1e-9);
         var model = OnnxModels.load(notop.model());
         Map<String, String> meta = OnnxModels.metadata(model);
-        assertTrue(meta.containsKey(KerasImporter.META_IMPORT));
+        assertTrue(meta.containsKey(OnnxMetadata.IMPORT));
         assertTrue(!meta.containsKey(OnnxMetadata.CLASSES));
         assertEquals(spec.withModelSha256(null), SpecJson.fromJson(meta.get(OnnxMetadata.SPEC)));
         // The BatchNormalizations are folded and the two ZeroPadding2D become pads: 53 convs, no Pad, no Mul.
