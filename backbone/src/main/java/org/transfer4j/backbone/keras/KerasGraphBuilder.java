@@ -244,7 +244,7 @@ final class KerasGraphBuilder {
         }
         if (hw[0] <= 0 || hw[1] <= 0) {
             throw new ModelException(Reason.INVALID_SPEC, what + ": input '" + layer.name() + "' leaves its size "
-                    + "open (" + a + "); give one with optInputSize (--size HxW)");
+                    + "open (" + a + "); give the size to import it at with KerasImporter.Builder.optInputSize");
         }
         int ch = a.get(3).isJsonNull() ? -1 : a.get(3).getAsInt();
         if (ch != 3) {

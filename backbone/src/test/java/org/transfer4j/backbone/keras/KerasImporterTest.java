@@ -604,6 +604,11 @@ class KerasImporterTest {
         assertEquals(ModelException.Reason.INCOMPATIBLE, e.reason());
         assertTrue(e.getMessage().contains("'lstm_7' is a LSTM"), e.getMessage());
         assertTrue(e.getMessage().contains("supported"), e.getMessage());
+        // A model that ends at its pooling has no classifier for --full.
+        Path noTop = convModel(88).write(dir.resolve("notop"), 1);
+        ModelException e2 = assertThrows(ModelException.class, () -> KerasImporter.builder(noTop).optFull(true)
+                .build());
+        assertTrue(e2.getMessage().contains("no classifier to keep"), e2.getMessage());
         // Cut before it, the same model imports.
         assertEquals("gap", KerasImporter.builder(src).optCut("gap").build().cutLayer());
     }
@@ -734,6 +739,10 @@ class KerasImporterTest {
         ImportResult again = KerasImporter.builder(tgz).build().importTo(dir.resolve("tgz2.onnx"));
         assertEquals(r.spec().modelSha256(), again.spec().modelSha256());
 
+        byte[] whole = Files.readAllBytes(tgz);
+        Path cut = Files.write(dir.resolve("cut.tgz"), Arrays.copyOf(whole, whole.length / 2));
+        ModelException truncated = assertThrows(ModelException.class, () -> KerasImporter.builder(cut).build());
+        assertTrue(truncated.getMessage().contains("download is incomplete"), truncated.getMessage());
         Path notGzip = Files.writeString(dir.resolve("bad.tgz"), "not a tarball");
         ModelException e = assertThrows(ModelException.class, () -> KerasImporter.builder(notGzip).build());
         assertTrue(e.getMessage().contains("not a gzip file"), e.getMessage());
