@@ -114,7 +114,7 @@ public final class ResNet50Generator {
                 .setProducerName("transfer4j")
                 .setProducerVersion("0.1.0")
                 .setDocString("ResNet50 no-top with seeded random weights (seed " + seed + "). NOT PRETRAINED: "
-                        + "it only runs the pipeline. Use `model.jar fetch resnet50-v1-12` for real weights.")
+                        + "it only runs the pipeline. Use `model.jar fetch resnet50-keras` for ImageNet weights.")
                 .setGraph(graph)
                 .build();
         return OnnxModels.withMetadata(model, Map.of(

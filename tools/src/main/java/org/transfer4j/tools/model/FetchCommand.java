@@ -65,7 +65,7 @@ public final class FetchCommand implements Callable<Integer> {
         PrintStream o = System.out;
         if (list || name == null) {
             if (!list) {
-                throw new IllegalArgumentException("name the model to fetch, e.g. 'fetch resnet50-v1-12'; known: "
+                throw new IllegalArgumentException("name the model to fetch, e.g. 'fetch resnet50-keras'; known: "
                         + String.join(", ", cat.all().stream().map(ModelDescriptor::name).toList()));
             }
             for (ModelDescriptor d : cat.all()) {
@@ -126,13 +126,8 @@ public final class FetchCommand implements Callable<Integer> {
         o.printf(Locale.ROOT, "backbone ready: %s (spec %s: %s preset, %s, %d-d '%s')%n", notop,
                 GraphSurgery.sidecarOf(notop), finalSpec.preset(), finalSpec.layout(), finalSpec.featureDim(),
                 finalSpec.outputName());
-        if (d.notop().equals("resnet50-notop.onnx")) {
-            o.println("next: ./demo.sh uses it automatically; or java -jar tools/target/extract.jar --backbone "
-                    + notop + " --images DIR --out CACHE");
-        } else {
-            o.println("next: java -jar tools/target/extract.jar --backbone " + notop + " --images DIR --out CACHE"
-                    + " (or ./demo.sh --backbone " + notop + ")");
-        }
+        o.println("next: java -jar tools/target/extract.jar --backbone " + notop + " --images DIR --out CACHE"
+                + " (or ./demo.sh --backbone " + notop + ")");
         return 0;
     }
 
