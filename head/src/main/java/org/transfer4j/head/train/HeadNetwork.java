@@ -17,20 +17,19 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.nd4j.linalg.learning.GradientUpdater;
-import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.ops.transforms.Transforms;
 import org.nd4j.linalg.schedule.ISchedule;
 
 /**
  * The head as ND4J arrays: Dense(D→H) + ReLU (+ dropout) + Dense(H→K) + softmax, or Dense(D→K) + softmax when
- * H = 0, with its forward and backward passes and ND4J's own {@link Adam} updater.
+ * H = 0, with its forward and backward passes and Adam with decoupled weight decay ({@link FusedAdamW}: ND4J's Adam
+ * arithmetic in one vectorised Java pass).
  *
  * <p>All parameters live in one flat row vector laid out exactly like {@code HeadWeights} and {@code head.bin}
  * (w1, b1, w2, b2, row-major), with 2-D views for the layers; gradients share the same layout, so Adam runs as one
- * op over one vector per step and exporting weights is a single copy. Every per-step array is preallocated per batch
- * size (at most two sizes occur: full and last batch); what ND4J still allocates inside an op (reductions, the
- * updater's temporaries) goes to a workspace that is reset every step, so a step allocates no fresh native memory.
+ * pass over one vector per step and exporting weights is a single copy. Every per-step array is preallocated per batch
+ * size (at most two sizes occur: full and last batch); what ND4J still allocates inside an op (reductions) goes to a
+ * workspace that is reset every step, so a step allocates no fresh native memory.
  *
  * <p>Not thread-safe; one network per training run.
  */
@@ -61,9 +60,7 @@ public final class HeadNetwork implements AutoCloseable {
     private final INDArray gb1;
     private final INDArray gw2;
     private final INDArray gb2;
-    private final INDArray updaterState;
-    private final GradientUpdater<?> updater;
-    private final ISchedule schedule;
+    private final FusedAdamW adam;
     private final Map<Integer, Scratch> scratch = new HashMap<>();
     private Scratch last;
 
@@ -77,7 +74,6 @@ public final class HeadNetwork implements AutoCloseable {
         this.h = hidden;
         this.k = classes;
         this.dtype = dtype;
-        this.schedule = schedule;
         this.useWorkspace = useWorkspace;
         long n = parameterCount(featureDim, hidden, classes);
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
@@ -96,10 +92,12 @@ public final class HeadNetwork implements AutoCloseable {
             o += in2 * classes;
             b2 = view(params, o, 1, classes);
             gb2 = view(grads, o, 1, classes);
-            Adam adam = new Adam(schedule);
-            updaterState = Nd4j.zeros(dtype, 1, adam.stateSize(n));
-            updater = adam.instantiate(updaterState, true);
         }
+        long w1Size = (long) featureDim * hidden;
+        long w2From = w1Size + hidden;
+        long w2To = w2From + (hidden == 0 ? featureDim : hidden) * (long) classes;
+        long[][] weights = hidden == 0 ? new long[][] {{w2From, w2To}} : new long[][] {{0, w1Size}, {w2From, w2To}};
+        adam = new FusedAdamW(n, dtype, schedule, weights);
     }
 
     /**
@@ -172,6 +170,7 @@ public final class HeadNetwork implements AutoCloseable {
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             params.assign(Nd4j.createFromArray(p).reshape(1, p.length).castTo(dtype));
         }
+        adam.parametersChanged();
     }
 
     /** The flat gradient vector of the last {@link #forwardBackward}, a copy (for tests). */
@@ -181,17 +180,11 @@ public final class HeadNetwork implements AutoCloseable {
 
     /** Adam's moment estimates (m then v), a copy, for checkpoints. */
     public float[] updaterState() {
-        return updaterState.data().asFloat();
+        return adam.state();
     }
 
     public void setUpdaterState(float[] s) {
-        if (s.length != updaterState.length()) {
-            throw new IllegalArgumentException("expected " + updaterState.length() + " updater values, got "
-                    + s.length);
-        }
-        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            updaterState.assign(Nd4j.createFromArray(s).reshape(1, s.length).castTo(dtype));
-        }
+        adam.setState(s);
     }
 
     /** Direct access for tests: parameter i as a double. */
@@ -201,6 +194,7 @@ public final class HeadNetwork implements AutoCloseable {
 
     void setParameter(long i, double v) {
         params.putScalar(0, i, v);
+        adam.parametersChanged();
     }
 
     /**
@@ -299,36 +293,18 @@ public final class HeadNetwork implements AutoCloseable {
     }
 
     /**
-     * Applies Adam to the current gradient, then decoupled weight decay to the weight matrices (not the biases):
+     * Applies Adam to the current gradient, with decoupled weight decay on the weight matrices (not the biases):
      * {@code w ← w·(1 − lr·wd) − adamUpdate}, as AdamW does.
      *
      * @param iteration 0-based global step (Adam's bias correction and iteration schedules)
      * @param epoch     0-based epoch (epoch schedules)
      */
     public void update(int iteration, int epoch, double weightDecay) {
-        if (useWorkspace) {
-            try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().getAndActivateWorkspace(WORKSPACE, WORKSPACE_ID)) {
-                applyUpdate(iteration, epoch, weightDecay);
-            }
-        } else {
-            applyUpdate(iteration, epoch, weightDecay);
-        }
-    }
-
-    private void applyUpdate(int iteration, int epoch, double weightDecay) {
-        updater.applyUpdater(grads, iteration, epoch);
-        if (weightDecay > 0) {
-            double keep = 1.0 - schedule.valueAt(iteration, epoch) * weightDecay;
-            if (w1 != null) {
-                w1.muli(keep);
-            }
-            w2.muli(keep);
-        }
-        params.subi(grads);
+        adam.step(params.data(), grads.data(), iteration, epoch, weightDecay);
     }
 
     public double learningRate(int iteration, int epoch) {
-        return schedule.valueAt(iteration, epoch);
+        return adam.learningRate(iteration, epoch);
     }
 
     private Scratch scratch(int b) {
