@@ -115,9 +115,7 @@ public final class TrainHeadCommand implements Callable<Integer> {
         if (baseline != null && !baseline.equalsIgnoreCase("logistic")) {
             throw new IllegalArgumentException("--baseline '" + baseline + "' unknown; allowed: logistic");
         }
-        if (System.getenv("OMP_NUM_THREADS") == null) {
-            NativeThreads.set(1);
-        }
+        NativeThreads.useTrainingDefault();
         TRIBUO_LOG.setLevel(Level.WARNING);
         TrainingConfig config = new TrainingConfig(hidden, epochs, batch, lr, weightDecay,
                 hidden == 0 ? 0 : dropout, labelSmoothing, ClassWeights.parse(classWeights),
