@@ -8,7 +8,7 @@ package org.transfer4j.head.eval;
  * the same penalty. Features arrive as float rows (standardised by the caller); arithmetic is in double.
  */
 final class SoftmaxRegression {
-    /** sklearn's lbfgs stops at 1e-4 on the same averaged objective, after at most 100 iterations; this goes further. */
+    /** sklearn's lbfgs stops at 1e-4 on the same averaged objective, or after 100 iterations; this goes further. */
     static final double GRADIENT_TOL = 1e-6;
     static final int MAX_ITERATIONS = 1000;
 
