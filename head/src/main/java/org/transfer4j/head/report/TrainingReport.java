@@ -133,10 +133,26 @@ public final class TrainingReport {
         o.add("history", history);
         if (in.baseline() != null) {
             JsonObject b = new JsonObject();
-            b.addProperty("name", in.baseline().name());
-            b.add("val_accuracy", num(in.baseline().validation().accuracy()));
-            b.add("val_macro_f1", num(in.baseline().validation().macroF1()));
-            b.add("seconds", num(Math.round(in.baseline().seconds() * 1000) / 1000.0));
+            LogisticBaseline.Result base = in.baseline();
+            b.addProperty("name", base.name());
+            b.add("val_accuracy", num(base.validation().accuracy()));
+            b.add("val_macro_f1", num(base.validation().macroF1()));
+            b.add("val_loss", num(base.validation().loss()));
+            // Which rows it was scored on and how its regularisation was chosen, so the number can be compared.
+            b.addProperty("scored_on", in.valSource() + " (" + base.valRows() + " rows, view 0 of each image)");
+            b.addProperty("train_rows", base.trainRows());
+            b.addProperty("standardised", "mean and std of the training rows");
+            b.add("c", num(base.c()));
+            b.addProperty("cv_folds", base.folds());
+            JsonArray grid = new JsonArray();
+            for (int i = 0; i < base.cs().length; i++) {
+                JsonObject g = new JsonObject();
+                g.add("c", num(base.cs()[i]));
+                g.add("cv_accuracy", num(base.cvAccuracy()[i]));
+                grid.add(g);
+            }
+            b.add("cv_grid", grid);
+            b.add("seconds", num(Math.round(base.seconds() * 1000) / 1000.0));
             o.add("baseline", b);
         }
         o.add("config", GSON.toJsonTree(in.config()));
@@ -222,9 +238,11 @@ public final class TrainingReport {
                 .append(fmt(v == null ? Double.NaN : v.loss())).append("</td><td>")
                 .append(fmt(in.trainEval().accuracy())).append("</td></tr>\n");
         if (in.baseline() != null) {
-            h.append("<tr><td class=\"l\">").append(esc(in.baseline().name())).append(" (baseline)</td><td>")
+            h.append("<tr><td class=\"l\">").append(esc(in.baseline().name())).append(" (baseline, same ")
+                    .append(in.baseline().valRows()).append(" validation rows)</td><td>")
                     .append(fmt(in.baseline().validation().accuracy())).append("</td><td>")
-                    .append(fmt(in.baseline().validation().macroF1())).append("</td><td></td><td></td></tr>\n");
+                    .append(fmt(in.baseline().validation().macroF1())).append("</td><td>")
+                    .append(fmt(in.baseline().validation().loss())).append("</td><td></td></tr>\n");
         }
         h.append("</table>\n<h2>Curves</h2>\n<img src=\"").append(CURVES).append("\" alt=\"loss and accuracy per "
                 + "epoch\">\n");

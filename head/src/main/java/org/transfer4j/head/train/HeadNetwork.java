@@ -17,20 +17,19 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.nd4j.linalg.learning.GradientUpdater;
-import org.nd4j.linalg.learning.config.Adam;
-import org.nd4j.linalg.ops.transforms.Transforms;
 import org.nd4j.linalg.schedule.ISchedule;
 
 /**
  * The head as ND4J arrays: Dense(D→H) + ReLU (+ dropout) + Dense(H→K) + softmax, or Dense(D→K) + softmax when
- * H = 0, with its forward and backward passes and ND4J's own {@link Adam} updater.
+ * H = 0, with its forward and backward passes and Adam with decoupled weight decay ({@link FusedAdamW}: ND4J's Adam
+ * arithmetic in one vectorised Java pass).
  *
  * <p>All parameters live in one flat row vector laid out exactly like {@code HeadWeights} and {@code head.bin}
  * (w1, b1, w2, b2, row-major), with 2-D views for the layers; gradients share the same layout, so Adam runs as one
- * op over one vector per step and exporting weights is a single copy. Every per-step array is preallocated per batch
- * size (at most two sizes occur: full and last batch); what ND4J still allocates inside an op (reductions, the
- * updater's temporaries) goes to a workspace that is reset every step, so a step allocates no fresh native memory.
+ * pass over one vector per step and exporting weights is a single copy. ND4J runs the matrix products; the small
+ * elementwise work between them runs in Java (see {@link #forwardBackward}). Every per-step array is preallocated per
+ * batch size (at most two sizes occur: full and last batch); whatever ND4J still allocates inside a product goes to a
+ * workspace that is reset every step, so a step allocates no fresh native memory.
  *
  * <p>Not thread-safe; one network per training run.
  */
@@ -54,16 +53,12 @@ public final class HeadNetwork implements AutoCloseable {
     private final INDArray params;
     private final INDArray grads;
     private final INDArray w1;
-    private final INDArray b1;
     private final INDArray w2;
-    private final INDArray b2;
     private final INDArray gw1;
-    private final INDArray gb1;
     private final INDArray gw2;
-    private final INDArray gb2;
-    private final INDArray updaterState;
-    private final GradientUpdater<?> updater;
-    private final ISchedule schedule;
+    private final FusedAdamW adam;
+    private final long b1Offset;
+    private final long b2Offset;
     private final Map<Integer, Scratch> scratch = new HashMap<>();
     private Scratch last;
 
@@ -77,29 +72,22 @@ public final class HeadNetwork implements AutoCloseable {
         this.h = hidden;
         this.k = classes;
         this.dtype = dtype;
-        this.schedule = schedule;
         this.useWorkspace = useWorkspace;
         long n = parameterCount(featureDim, hidden, classes);
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             params = Nd4j.zeros(dtype, 1, n);
             grads = Nd4j.zeros(dtype, 1, n);
             long in2 = hidden == 0 ? featureDim : hidden;
-            long o = 0;
-            w1 = view(params, o, featureDim, hidden);
-            gw1 = view(grads, o, featureDim, hidden);
-            o += (long) featureDim * hidden;
-            b1 = view(params, o, 1, hidden);
-            gb1 = view(grads, o, 1, hidden);
-            o += hidden;
-            w2 = view(params, o, in2, classes);
-            gw2 = view(grads, o, in2, classes);
-            o += in2 * classes;
-            b2 = view(params, o, 1, classes);
-            gb2 = view(grads, o, 1, classes);
-            Adam adam = new Adam(schedule);
-            updaterState = Nd4j.zeros(dtype, 1, adam.stateSize(n));
-            updater = adam.instantiate(updaterState, true);
+            w1 = view(params, 0, featureDim, hidden);
+            gw1 = view(grads, 0, featureDim, hidden);
+            b1Offset = (long) featureDim * hidden;
+            w2 = view(params, b1Offset + hidden, in2, classes);
+            gw2 = view(grads, b1Offset + hidden, in2, classes);
+            b2Offset = b1Offset + hidden + in2 * classes;
         }
+        long[][] weights = hidden == 0 ? new long[][] {{0, b2Offset}}
+                : new long[][] {{0, b1Offset}, {b1Offset + hidden, b2Offset}};
+        adam = new FusedAdamW(n, dtype, schedule, weights);
     }
 
     /**
@@ -172,6 +160,7 @@ public final class HeadNetwork implements AutoCloseable {
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             params.assign(Nd4j.createFromArray(p).reshape(1, p.length).castTo(dtype));
         }
+        adam.parametersChanged();
     }
 
     /** The flat gradient vector of the last {@link #forwardBackward}, a copy (for tests). */
@@ -181,17 +170,11 @@ public final class HeadNetwork implements AutoCloseable {
 
     /** Adam's moment estimates (m then v), a copy, for checkpoints. */
     public float[] updaterState() {
-        return updaterState.data().asFloat();
+        return adam.state();
     }
 
     public void setUpdaterState(float[] s) {
-        if (s.length != updaterState.length()) {
-            throw new IllegalArgumentException("expected " + updaterState.length() + " updater values, got "
-                    + s.length);
-        }
-        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            updaterState.assign(Nd4j.createFromArray(s).reshape(1, s.length).castTo(dtype));
-        }
+        adam.setState(s);
     }
 
     /** Direct access for tests: parameter i as a double. */
@@ -201,6 +184,7 @@ public final class HeadNetwork implements AutoCloseable {
 
     void setParameter(long i, double v) {
         params.putScalar(0, i, v);
+        adam.parametersChanged();
     }
 
     /**
@@ -219,116 +203,159 @@ public final class HeadNetwork implements AutoCloseable {
                                   float[] probsOut, double[] ceOut, boolean backward) {
         Scratch s = scratch(b);
         load(s.x, x, b * d);
-        load(s.t, targets, b * k);
-        double weightSum = 0;
-        for (int i = 0; i < b; i++) {
-            weightSum += rowWeights[i];
-        }
-        // dL/dlogits = w_i / sum(w) * (p - t): the weights enter the gradient pre-normalised.
-        for (int i = 0; i < b; i++) {
-            s.wNormJava[i] = (float) (rowWeights[i] / weightSum);
-        }
-        load(s.wNorm, s.wNormJava, b);
-        if (dropMask != null) {
-            load(s.mask, dropMask, b * h);
-        }
-        double loss;
         if (useWorkspace) {
             try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().getAndActivateWorkspace(WORKSPACE, WORKSPACE_ID)) {
-                loss = pass(s, b, rowWeights, weightSum, dropMask != null, probsOut, ceOut, backward);
+                return pass(s, b, targets, rowWeights, dropMask, probsOut, ceOut, backward);
             }
-        } else {
-            loss = pass(s, b, rowWeights, weightSum, dropMask != null, probsOut, ceOut, backward);
         }
-        return loss;
+        return pass(s, b, targets, rowWeights, dropMask, probsOut, ceOut, backward);
     }
 
-    private double pass(Scratch s, int b, float[] rowWeights, double weightSum, boolean dropout, float[] probsOut,
+    /**
+     * The matrix products run in ND4J (BLAS); everything between them runs here in Java on the batch's small arrays
+     * (bias, ReLU, dropout, softmax, cross-entropy, bias gradients): ND4J's elementwise and reduction ops on a 64×512
+     * array cost 30–500 µs each (dispatch, scalar loops), 1.5–2.5 ms of a step, where these loops and the copies
+     * in and out take tens of µs. Arithmetic here is in double, stored in the network's type.
+     */
+    private double pass(Scratch s, int b, float[] targets, float[] rowWeights, float[] dropMask, float[] probsOut,
                         double[] ceOut, boolean backward) {
         INDArray hidden = s.x;
         if (h > 0) {
             Nd4j.gemm(s.x, w1, s.a, false, false, 1.0, 0.0);
-            s.a.addiRowVector(b1);
-            Transforms.relu(s.a, false);
-            hidden = s.a;
-            if (dropout) {
-                s.dropped.assign(s.a).muli(s.mask);
-                hidden = s.dropped;
+            read(s.a, 0, s.act, b * h, s);
+            read(params, b1Offset, s.bias, h, s);
+            double[] act = s.act;
+            double[] out = s.work;
+            double[] bias = s.bias;
+            for (int i = 0; i < b; i++) {
+                int row = i * h;
+                for (int j = 0; j < h; j++) {
+                    double v = Math.max(0.0, act[row + j] + bias[j]); // NaN propagates (training then stops)
+                    act[row + j] = v;
+                    out[row + j] = dropMask == null ? v : v * dropMask[row + j];
+                }
             }
+            write(out, s.a, 0, b * h, s);
+            hidden = s.a;
         }
         Nd4j.gemm(hidden, w2, s.z, false, false, 1.0, 0.0);
-        s.z.addiRowVector(b2);
-        // Stable softmax and cross-entropy from logits: shift each row by its max, so exp never overflows and
-        // ce_i = log(sum_k exp(z_ik - m_i)) - sum_k t_ik (z_ik - m_i) (targets sum to 1).
-        INDArray max = s.z.max(true, 1);
-        s.z.subiColumnVector(max);
-        s.p.assign(s.z);
-        Transforms.exp(s.p, false);
-        INDArray sum = s.p.sum(true, 1);
-        s.p.diviColumnVector(sum);
-        INDArray ce = Transforms.log(sum, true).subi(s.t.mul(s.z).sum(true, 1));
-        double[] ceRows = ce.data().asDouble();
+        read(s.z, 0, s.logits, b * k, s);
+        read(params, b2Offset, s.bias, k, s);
+        double weightSum = 0;
+        for (int i = 0; i < b; i++) {
+            weightSum += rowWeights[i];
+        }
+        double[] z = s.logits;
         double loss = 0;
         for (int i = 0; i < b; i++) {
-            loss += rowWeights[i] * ceRows[i];
+            int row = i * k;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int c = 0; c < k; c++) {
+                z[row + c] += s.bias[c];
+                max = Math.max(max, z[row + c]);
+            }
+            // Stable softmax and cross-entropy from logits: shift each row by its max, so exp never overflows and
+            // ce_i = log(sum_c exp(z_ic - m_i)) - sum_c t_ic (z_ic - m_i) (targets sum to 1).
+            double sum = 0;
+            double dot = 0;
+            for (int c = 0; c < k; c++) {
+                double shifted = z[row + c] - max;
+                dot += targets[row + c] * shifted;
+                double e = Math.exp(shifted);
+                z[row + c] = e;
+                sum += e;
+            }
+            double ce = Math.log(sum) - dot;
+            // dL/dlogits = w_i / sum(w) * (p - t): the weights enter the gradient pre-normalised.
+            double scale = rowWeights[i] / weightSum;
+            for (int c = 0; c < k; c++) {
+                double p = z[row + c] / sum;
+                if (probsOut != null) {
+                    probsOut[row + c] = (float) p;
+                }
+                z[row + c] = scale * (p - targets[row + c]);
+            }
+            loss += rowWeights[i] * ce;
             if (ceOut != null) {
-                ceOut[i] = ceRows[i];
+                ceOut[i] = ce;
             }
         }
         loss /= weightSum;
-        if (probsOut != null) {
-            store(s.p, probsOut, b * k);
-        }
         if (!backward) {
             return loss;
         }
-        s.dz.assign(s.p).subi(s.t).muliColumnVector(s.wNorm);
+        write(z, s.dz, 0, b * k, s);
         Nd4j.gemm(hidden, s.dz, gw2, true, false, 1.0, 0.0);
-        gb2.assign(s.dz.sum(true, 0));
+        columnSums(z, b, k, s.bias);
+        write(s.bias, grads, b2Offset, k, s);
         if (h > 0) {
             Nd4j.gemm(s.dz, w2, s.dh, false, true, 1.0, 0.0);
+            read(s.dh, 0, s.work, b * h, s);
+            double[] dh = s.work;
+            double[] act = s.act;
             // ReLU passes gradient where its output was positive; dropout scales by the same mask as forward.
-            s.dh.muli(Transforms.step(s.a, true));
-            if (dropout) {
-                s.dh.muli(s.mask);
+            for (int i = 0; i < b * h; i++) {
+                double pass = act[i] > 0 ? (dropMask == null ? 1.0 : dropMask[i]) : 0.0;
+                dh[i] *= pass;
             }
+            write(dh, s.dh, 0, b * h, s);
             Nd4j.gemm(s.x, s.dh, gw1, true, false, 1.0, 0.0);
-            gb1.assign(s.dh.sum(true, 0));
+            columnSums(dh, b, h, s.bias);
+            write(s.bias, grads, b1Offset, h, s);
         }
         return loss;
     }
 
+    private static void columnSums(double[] m, int rows, int cols, double[] out) {
+        java.util.Arrays.fill(out, 0, cols, 0.0);
+        for (int i = 0; i < rows; i++) {
+            int row = i * cols;
+            for (int j = 0; j < cols; j++) {
+                out[j] += m[row + j];
+            }
+        }
+    }
+
+    /** n values of a contiguous array (from its buffer's {@code offset}) into {@code dst}. */
+    private void read(INDArray src, long offset, double[] dst, int n, Scratch s) {
+        long at = src.offset() + offset;
+        if (dtype == DataType.FLOAT) {
+            src.data().asNioFloat().get((int) at, s.staging, 0, n);
+            float[] f = s.staging;
+            for (int i = 0; i < n; i++) {
+                dst[i] = f[i];
+            }
+        } else {
+            src.data().asNioDouble().get((int) at, dst, 0, n);
+        }
+    }
+
+    private void write(double[] src, INDArray dst, long offset, int n, Scratch s) {
+        long at = dst.offset() + offset;
+        if (dtype == DataType.FLOAT) {
+            float[] f = s.staging;
+            for (int i = 0; i < n; i++) {
+                f[i] = (float) src[i];
+            }
+            dst.data().asNioFloat().put((int) at, f, 0, n);
+        } else {
+            dst.data().asNioDouble().put((int) at, src, 0, n);
+        }
+    }
+
     /**
-     * Applies Adam to the current gradient, then decoupled weight decay to the weight matrices (not the biases):
+     * Applies Adam to the current gradient, with decoupled weight decay on the weight matrices (not the biases):
      * {@code w ← w·(1 − lr·wd) − adamUpdate}, as AdamW does.
      *
      * @param iteration 0-based global step (Adam's bias correction and iteration schedules)
      * @param epoch     0-based epoch (epoch schedules)
      */
     public void update(int iteration, int epoch, double weightDecay) {
-        if (useWorkspace) {
-            try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().getAndActivateWorkspace(WORKSPACE, WORKSPACE_ID)) {
-                applyUpdate(iteration, epoch, weightDecay);
-            }
-        } else {
-            applyUpdate(iteration, epoch, weightDecay);
-        }
-    }
-
-    private void applyUpdate(int iteration, int epoch, double weightDecay) {
-        updater.applyUpdater(grads, iteration, epoch);
-        if (weightDecay > 0) {
-            double keep = 1.0 - schedule.valueAt(iteration, epoch) * weightDecay;
-            if (w1 != null) {
-                w1.muli(keep);
-            }
-            w2.muli(keep);
-        }
-        params.subi(grads);
+        adam.step(params.data(), grads.data(), iteration, epoch, weightDecay);
     }
 
     public double learningRate(int iteration, int epoch) {
-        return schedule.valueAt(iteration, epoch);
+        return adam.learningRate(iteration, epoch);
     }
 
     private Scratch scratch(int b) {
@@ -361,45 +388,37 @@ public final class HeadNetwork implements AutoCloseable {
         }
     }
 
-    private static void store(INDArray src, float[] dst, int n) {
-        if (src.dataType() == DataType.FLOAT) {
-            src.data().asNioFloat().get(dst, 0, n);
-        } else {
-            DoubleBuffer db = src.data().asNioDouble();
-            for (int i = 0; i < n; i++) {
-                dst[i] = (float) db.get(i);
-            }
-        }
-    }
-
-    /** The preallocated arrays of one batch size. */
+    /** The preallocated arrays of one batch size: ND4J's for the products, Java's for everything between. */
     private final class Scratch {
         final int b;
         final INDArray x;
         final INDArray a;
-        final INDArray dropped;
-        final INDArray mask;
         final INDArray z;
-        final INDArray p;
-        final INDArray t;
-        final INDArray wNorm;
-        final float[] wNormJava;
         final INDArray dz;
         final INDArray dh;
+        /** ReLU outputs (before dropout), kept for the backward pass. */
+        final double[] act;
+        /** Dropped activations, then the hidden gradient. */
+        final double[] work;
+        /** Logits, then probabilities, then the logit gradient. */
+        final double[] logits;
+        /** A bias vector, or its gradient. */
+        final double[] bias;
+        /** float copies on their way in or out of ND4J's buffers. */
+        final float[] staging;
 
         Scratch(int b) {
             this.b = b;
             x = Nd4j.create(dtype, b, d);
             a = h > 0 ? Nd4j.create(dtype, b, h) : null;
-            dropped = h > 0 ? Nd4j.create(dtype, b, h) : null;
-            mask = h > 0 ? Nd4j.create(dtype, b, h) : null;
             dh = h > 0 ? Nd4j.create(dtype, b, h) : null;
             z = Nd4j.create(dtype, b, k);
-            p = Nd4j.create(dtype, b, k);
-            t = Nd4j.create(dtype, b, k);
             dz = Nd4j.create(dtype, b, k);
-            wNorm = Nd4j.create(dtype, b, 1);
-            wNormJava = new float[b];
+            act = new double[b * h];
+            work = new double[b * h];
+            logits = new double[b * k];
+            bias = new double[Math.max(h, k)];
+            staging = new float[Math.max(b * Math.max(h, k), Math.max(h, k))];
         }
     }
 

@@ -29,6 +29,18 @@ public final class NativeThreads {
         Nd4j.factory().blas().setMaxThreads(n);
     }
 
+    /**
+     * The trainer's default: {@code OMP_NUM_THREADS} when set (both libraries read it as they load), else one thread
+     * (the fastest for head-sized matrices on a busy machine, and the same sums on every machine). What train-head.jar
+     * and bench.jar head use unless told otherwise. Returns the BLAS thread count now in effect.
+     */
+    public static int useTrainingDefault() {
+        if (System.getenv("OMP_NUM_THREADS") == null) {
+            set(1);
+        }
+        return blasThreads();
+    }
+
     /** The BLAS thread count now in effect. */
     public static int blasThreads() {
         return Nd4j.factory().blas().getMaxThreads();

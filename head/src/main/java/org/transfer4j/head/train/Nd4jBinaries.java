@@ -1,5 +1,6 @@
 package org.transfer4j.head.train;
 
+import com.sun.jna.Function;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,10 +23,24 @@ import org.bytedeco.javacpp.Loader;
  * faster (BENCHMARKS.md). The default build keeps working when no such jar is present (build with {@code -Pavx2}) or
  * the CPU lacks the instructions; a property already set by the user is respected.
  *
- * <p>Weights are bit-identical between runs with the same build; a different build may differ in the last bits.
+ * <p>It also picks OpenBLAS's kernels, which do the matrix products. The OpenBLAS that nd4j-native 1.0.0-M2.1 loads
+ * (0.3.19) chooses them from the CPU model it recognises, and it does not know CPUs newer than itself: it runs AMD
+ * Zen 4/5 with AVX-512 on its AVX2 ("Haswell") kernels. Its AVX-512 ("SkylakeX") kernels made the head's 64×2048 by
+ * 2048×512 products 2.3× faster on such a CPU (BENCHMARKS.md). OpenBLAS reads its choice only from the environment
+ * variable {@value #CORETYPE} when it loads, so when the CPU has the AVX-512 subsets those kernels use and the
+ * variable is not set, it is set in this process (libc {@code setenv} through JNA, before ND4J loads OpenBLAS). Set
+ * {@value #CORETYPE} yourself (e.g. {@code Haswell}) to choose otherwise.
+ *
+ * <p>Weights are bit-identical between runs with the same build and kernels; a different build or kernel choice may
+ * differ in the last bits.
  */
 public final class Nd4jBinaries {
     static final String PROPERTY = "org.bytedeco.javacpp.platform.extension";
+    static final String CORETYPE = "OPENBLAS_CORETYPE";
+    /** OpenBLAS's AVX-512 kernels and the CPU flags they execute (its own check for SkylakeX). */
+    static final String AVX512_KERNELS = "SkylakeX";
+    private static final Set<String> AVX512_KERNEL_FLAGS = Set.of("avx512f", "avx512cd", "avx512bw", "avx512dq",
+            "avx512vl");
     private static final Logger LOG = Logger.getLogger(Nd4jBinaries.class.getName());
     private static final String LIBRARY = "org/nd4j/linalg/cpu/nativecpu/bindings/linux-x86_64%s/libnd4jcpu.so";
     /** Fastest first, each with the CPU flags (from /proc/cpuinfo) its build needs. */
@@ -33,6 +48,7 @@ public final class Nd4jBinaries {
             new Candidate("-avx512", Set.of("avx512f", "avx512bw", "avx512dq", "avx512vl", "avx2", "fma")),
             new Candidate("-avx2", Set.of("avx2", "fma")));
     private static String chosen;
+    private static String kernels;
 
     private record Candidate(String extension, Set<String> cpuFlags) {
     }
@@ -66,8 +82,50 @@ public final class Nd4jBinaries {
                 }
                 LOG.fine(() -> "nd4j-native: using the linux-x86_64" + chosen + " build");
             }
+            kernels = selectKernels(linuxX64 ? cpuFlags() : Set.of());
         }
         return chosen;
+    }
+
+    /** OpenBLAS's kernel family in force: {@value #CORETYPE} (as set by the user or by {@link #select()}), or null. */
+    public static synchronized String blasKernels() {
+        select();
+        return kernels;
+    }
+
+    private static String selectKernels(Set<String> cpuFlags) {
+        String user = System.getenv(CORETYPE);
+        String wanted = chooseKernels(user, cpuFlags);
+        if (wanted == null || wanted.equals(user)) {
+            return user;
+        }
+        if (Loader.getLoadedLibraries().keySet().stream().anyMatch(l -> l.contains("openblas"))) {
+            LOG.fine("OpenBLAS was loaded before its kernels were chosen; it keeps its own choice");
+            return null;
+        }
+        try {
+            int rc = Function.getFunction("c", "setenv").invokeInt(new Object[] {CORETYPE, wanted, 0});
+            if (rc != 0) {
+                LOG.fine(() -> "setenv " + CORETYPE + " failed (" + rc + "); OpenBLAS keeps its own choice");
+                return null;
+            }
+        } catch (RuntimeException | LinkageError e) {
+            LOG.fine(() -> "cannot set " + CORETYPE + " (" + e + "); OpenBLAS keeps its own choice");
+            return null;
+        }
+        LOG.fine(() -> "OpenBLAS: " + CORETYPE + "=" + wanted);
+        return wanted;
+    }
+
+    /**
+     * The decision, without side effects: the user's {@value #CORETYPE} if set, else the AVX-512 kernels when the CPU
+     * has what they execute, else null (OpenBLAS decides).
+     */
+    static String chooseKernels(String user, Set<String> cpuFlags) {
+        if (user != null && !user.isBlank()) {
+            return user;
+        }
+        return cpuFlags.containsAll(AVX512_KERNEL_FLAGS) ? AVX512_KERNELS : null;
     }
 
     /**

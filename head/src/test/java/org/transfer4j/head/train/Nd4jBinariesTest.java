@@ -29,6 +29,33 @@ class Nd4jBinariesTest {
     }
 
     @Test
+    void picksOpenBlasAvx512KernelsOnlyWhenTheCpuHasThemAndTheUserSetNothing() {
+        Set<String> zen5 = new java.util.HashSet<>(AVX512);
+        zen5.add("avx512cd");
+        assertEquals("SkylakeX", Nd4jBinaries.chooseKernels(null, zen5));
+        assertEquals("SkylakeX", Nd4jBinaries.chooseKernels(" ", zen5));
+        assertEquals("Haswell", Nd4jBinaries.chooseKernels("Haswell", zen5));
+        assertEquals(null, Nd4jBinaries.chooseKernels(null, AVX512), "avx512cd missing");
+        assertEquals(null, Nd4jBinaries.chooseKernels(null, AVX2));
+    }
+
+    @Test
+    void kernelChoiceReachesOpenBlas() {
+        // After select(), OpenBLAS sees the variable that was chosen (getenv in this process, not Java's snapshot).
+        Nd4jBinaries.select();
+        String kernels = Nd4jBinaries.blasKernels();
+        if (kernels != null) {
+            var getenv = com.sun.jna.Function.getFunction("c", "getenv");
+            assertEquals(kernels, getenv.invokeString(new Object[] {Nd4jBinaries.CORETYPE}, false));
+        }
+        boolean avx512 = Nd4jBinaries.cpuFlags().containsAll(Set.of("avx512f", "avx512cd", "avx512bw", "avx512dq",
+                "avx512vl"));
+        if (System.getenv(Nd4jBinaries.CORETYPE) == null && avx512) {
+            assertEquals("SkylakeX", kernels);
+        }
+    }
+
+    @Test
     void readsThisMachinesCpuFlags() {
         if (System.getProperty("os.name", "").toLowerCase().startsWith("linux")) {
             assertTrue(Nd4jBinaries.cpuFlags().contains("sse2"), "x86-64 always has SSE2: " + Nd4jBinaries.cpuFlags());

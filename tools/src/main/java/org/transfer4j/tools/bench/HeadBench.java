@@ -2,6 +2,7 @@ package org.transfer4j.tools.bench;
 
 import com.google.gson.Gson;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,8 +29,8 @@ import picocli.CommandLine.Option;
  * bench.jar head: trains the head on synthetic features (no validation, no checkpoint) and prints one JSON line with
  * the median seconds per epoch and the GFLOP/s it implies. FLOPs per row and epoch: 4·D·H for the first layer
  * (forward and weight gradient; the input gradient is never needed) plus 6·H·K for the second (forward, weight and
- * input gradients); with H = 0, 4·D·K. It also times a step's two halves (forward+backward, and ND4J's Adam update)
- * on the same shapes, so that the part no faster BLAS can remove is on record.
+ * input gradients); with H = 0, 4·D·K. It also times a step's two halves (forward+backward, and the Adam update)
+ * on the same shapes. Native threads default to train-head's ({@link NativeThreads#useTrainingDefault()}).
  */
 @Command(name = "head", mixinStandardHelpOptions = true,
         description = "Head training speed on synthetic features; prints one JSON line.")
@@ -49,8 +50,8 @@ public final class HeadBench implements Callable<Integer> {
     int epochs;
     @Option(names = "--dropout", defaultValue = "0.5", description = "Dropout (default: ${DEFAULT-VALUE}).")
     double dropout;
-    @Option(names = "--threads", defaultValue = "0", description = "ND4J/BLAS threads; 0 = leave as configured "
-            + "(OMP_NUM_THREADS or all cores) (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--threads", defaultValue = "0", description = "ND4J/BLAS threads; 0 = train-head's default "
+            + "(OMP_NUM_THREADS if set, else 1) (default: ${DEFAULT-VALUE}).")
     int threads;
     @Option(names = "--no-workspace", description = "Run steps without an ND4J workspace (to measure what it saves).")
     boolean noWorkspace;
@@ -61,14 +62,24 @@ public final class HeadBench implements Callable<Integer> {
     public Integer call() throws Exception {
         if (threads > 0) {
             NativeThreads.set(threads);
+        } else {
+            NativeThreads.useTrainingDefault();
         }
         var spec = Preset.TORCH.spec("input", Layout.NCHW, 224, 224);
         ArrayRows data = ArrayRows.synthetic(rows, dim, classes, spec, seed);
         TrainingConfig config = TrainingConfig.defaults().withHidden(hidden).withEpochs(epochs).withBatchSize(batch)
                 .withDropout(hidden == 0 ? 0 : dropout).withValSplit(0).withSeed(seed);
         List<Double> seconds = new ArrayList<>();
+        // Process CPU time per epoch as well: on a shared machine it varies far less than wall time.
+        List<Double> cpuSeconds = new ArrayList<>();
+        long[] cpuAt = {processCpuNanos()};
         HeadTrainer trainer = HeadTrainer.builder(config).optWorkspace(!noWorkspace)
-                .optListener(s -> seconds.add(s.seconds())).build();
+                .optListener(s -> {
+                    seconds.add(s.seconds());
+                    long now = processCpuNanos();
+                    cpuSeconds.add((now - cpuAt[0]) / 1e9);
+                    cpuAt[0] = now;
+                }).build();
         trainer.train(data, null);
         double median = Stats.median(seconds);
         double flopsPerRow = hidden == 0 ? 4.0 * dim * classes : 4.0 * dim * hidden + 6.0 * hidden * classes;
@@ -85,12 +96,13 @@ public final class HeadBench implements Callable<Integer> {
         out.put("workspace", !noWorkspace);
         out.put("blas_threads", NativeThreads.blasThreads());
         out.put("nd4j_native", "linux-x86_64" + Nd4jBinaries.select());
+        out.put("blas_kernels", String.valueOf(Nd4jBinaries.blasKernels()));
         out.put("seconds_per_epoch", round(median));
         out.put("epoch_seconds", seconds.stream().map(HeadBench::round).toList());
+        out.put("cpu_seconds_per_epoch", round(Stats.median(cpuSeconds)));
         out.put("gflop_per_epoch", round(gflop));
         out.put("gflops", round(gflop / median));
-        // Where a step's time goes, on the same shapes: ND4J's Adam update (with params -= update) vs forward and
-        // backward. The update alone, times the steps of an epoch, is a floor that no BLAS can lower.
+        // Where a step's time goes, on the same shapes: the Adam update (with weight decay) vs forward and backward.
         double[] split = stepSplitMs();
         out.put("steps_per_epoch", (rows + batch - 1) / batch);
         out.put("forward_backward_ms_per_step", round(split[0]));
@@ -134,7 +146,7 @@ public final class HeadBench implements Callable<Integer> {
                     long t0 = System.nanoTime();
                     net.forwardBackward(x, t, w, mask, batch, null, null, true);
                     long t1 = System.nanoTime();
-                    net.update(it, 0, 0);
+                    net.update(it, 0, TrainingConfig.defaults().weightDecay());
                     f += t1 - t0;
                     u += System.nanoTime() - t1;
                 }
@@ -149,6 +161,14 @@ public final class HeadBench implements Callable<Integer> {
 
     private static double round(double v) {
         return Math.round(v * 1000) / 1000.0;
+    }
+
+    /** CPU time of the whole process (all threads), or -1 where the JVM cannot tell. */
+    private static long processCpuNanos() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
+        }
+        return -1;
     }
 
     /** VmHWM from /proc/self/status (Linux); -1 elsewhere. */

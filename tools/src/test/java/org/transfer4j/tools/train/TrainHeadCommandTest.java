@@ -40,7 +40,7 @@ class TrainHeadCommandTest {
                 "--epochs", "15", "--batch", "16", "--baseline", "logistic");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("epoch 1/15"), r.out());
-        assertTrue(r.out().contains("baseline tribuo-logistic-regression"), r.out());
+        assertTrue(r.out().contains("baseline logistic-regression C="), r.out());
         for (String f : List.of("head.json", "head.bin", "metrics.json", "report.html", "curves.png",
                 "confusion.png", "misclassified.csv")) {
             assertTrue(Files.size(head.resolve(f)) > 0, f);
@@ -50,6 +50,11 @@ class TrainHeadCommandTest {
         assertTrue(metrics.get("val_accuracy").getAsDouble() >= 0.9, metrics.toString());
         assertEquals(36, metrics.get("val_rows").getAsInt(), "one row (view 0) per validation image");
         assertTrue(metrics.has("baseline"));
+        var baseline = metrics.getAsJsonObject("baseline");
+        assertTrue(baseline.get("scored_on").getAsString().startsWith(val.toString()), baseline.toString());
+        assertTrue(baseline.get("scored_on").getAsString().contains("36 rows"), baseline.toString());
+        assertEquals(10, baseline.getAsJsonArray("cv_grid").size(), baseline.toString());
+        assertTrue(baseline.get("c").getAsDouble() > 0, baseline.toString());
         var h = HeadFiles.read(head);
         assertEquals(List.of(CLASSES), h.weights().classes());
         assertEquals("a".repeat(64), h.weights().spec().modelSha256());
