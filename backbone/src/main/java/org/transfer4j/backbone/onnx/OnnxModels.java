@@ -42,6 +42,8 @@ public final class OnnxModels {
     public static final String META_CLASSES = "transfer4j.classes";
     /** Metadata key holding the head's provenance as a JSON object. */
     public static final String META_HEAD = "transfer4j.head";
+    /** Metadata key holding how an int8 model was quantized and calibrated, as a JSON object. */
+    public static final String META_QUANTIZATION = "transfer4j.quantization";
 
     private OnnxModels() {
     }

@@ -1,2 +1,2 @@
-/** model.jar subcommands: inspect, cut, compose, generate, fetch. */
+/** model.jar subcommands: inspect, cut, compose, generate, fetch, quantize. */
 package org.transfer4j.tools.model;
