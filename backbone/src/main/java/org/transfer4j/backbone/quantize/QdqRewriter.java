@@ -237,9 +237,11 @@ final class QdqRewriter {
     /**
      * Writes the QDQ graph.
      *
-     * @param ranges the calibrated [min, max] of every tensor in {@link Plan#calibrate()}
+     * @param ranges       the calibrated [min, max] of every tensor in {@link Plan#calibrate()}
+     * @param weightLevels largest |int8 weight|: 127, or 63 for 7-bit weights (see {@code Quantizer.optReduceRange})
      */
-    static ModelProto build(Plan plan, Map<String, float[]> ranges, String what) throws ModelException {
+    static ModelProto build(Plan plan, Map<String, float[]> ranges, int weightLevels, String what)
+            throws ModelException {
         ModelProto model = plan.model();
         GraphProto g = model.getGraph();
         List<NodeProto> nodes = g.getNodeList();
@@ -308,7 +310,7 @@ final class QdqRewriter {
             Weighted w = weightedAt.get(i);
             if (w != null) {
                 ActParams input = params.get(nodes.get(i).getInput(0));
-                quantizeWeights(n, w, input.scale(), inits, newInits, out, names);
+                quantizeWeights(n, w, input.scale(), weightLevels, inits, newInits, out, names);
             }
             out.add(n.build());
             for (String o : n.getOutputList()) {
@@ -394,10 +396,10 @@ final class QdqRewriter {
 
     /**
      * Replaces the node's float weight (and bias) with int8 (int32) initializers behind DequantizeLinear nodes added
-     * to {@code out}. Weight scales are per output channel, max|w| / 127; a channel whose bias would not fit in half
+     * to {@code out}. Weight scales are per output channel, max|w| / levels; a channel whose bias would not fit in half
      * the int32 range at scale input x weight gets a larger weight scale.
      */
-    private static void quantizeWeights(NodeProto.Builder n, Weighted w, float inputScale,
+    private static void quantizeWeights(NodeProto.Builder n, Weighted w, float inputScale, int levels,
                                         Map<String, TensorProto> inits, List<TensorProto> newInits,
                                         List<NodeProto> out, Set<String> names) {
         String weightName = n.getInput(1);
@@ -418,7 +420,7 @@ final class QdqRewriter {
         float[] bias = hasBias ? OnnxModels.floats(inits.get(n.getInput(2))) : null;
         float[] scales = new float[channels];
         for (int c = 0; c < channels; c++) {
-            double s = maxAbs[c] / 127.0;
+            double s = maxAbs[c] / (double) levels;
             if (bias != null) {
                 s = Math.max(s, Math.abs(bias[c]) / (inputScale * BIAS_LIMIT));
             }
@@ -427,7 +429,7 @@ final class QdqRewriter {
         byte[] q = new byte[values.length];
         for (int i = 0; i < values.length; i++) {
             int c = (i / inner) % channels;
-            q[i] = (byte) Math.max(-127, Math.min(127, Math.rint(values[i] / scales[c])));
+            q[i] = (byte) Math.max(-levels, Math.min(levels, Math.rint(values[i] / scales[c])));
         }
         String base = unique(weightName + "_quantized", names);
         String scaleName = unique(weightName + "_scale", names);

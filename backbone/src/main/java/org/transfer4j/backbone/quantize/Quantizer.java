@@ -57,6 +57,7 @@ public final class Quantizer {
     private final CalibrationMethod method;
     private final long seed;
     private final int threads;
+    private final boolean reduceRange;
     private final ImageDecoder decoder;
     private final Consumer<String> progress;
 
@@ -71,6 +72,7 @@ public final class Quantizer {
         this.method = b.method;
         this.seed = b.seed;
         this.threads = b.threads;
+        this.reduceRange = b.reduceRange;
         this.decoder = b.decoder != null ? b.decoder : ImageDecoder.builder().build();
         this.progress = b.progress;
     }
@@ -88,6 +90,7 @@ public final class Quantizer {
         private CalibrationMethod method = CalibrationMethod.MINMAX;
         private long seed;
         private int threads = Runtime.getRuntime().availableProcessors();
+        private boolean reduceRange;
         private ImageDecoder decoder;
         private Consumer<String> progress = line -> { };
 
@@ -135,6 +138,17 @@ public final class Quantizer {
         /** ONNX Runtime threads for calibration, 1..1024 (default: all processors). */
         public Builder optThreads(int n) {
             this.threads = n;
+            return this;
+        }
+
+        /**
+         * 7-bit weights (-63..63) instead of 8-bit. On x86 CPUs with AVX2 but without AVX-512 VNNI, ONNX Runtime
+         * multiplies uint8 by int8 with {@code vpmaddubsw}, whose 16-bit pair sums saturate when large weights meet
+         * large activations; 7-bit weights cannot saturate there, at the price of half the weight resolution.
+         * Unneeded with VNNI (which accumulates in 32 bits), ARM and GPUs. Default off.
+         */
+        public Builder optReduceRange(boolean reduce) {
+            this.reduceRange = reduce;
             return this;
         }
 
@@ -203,14 +217,15 @@ public final class Quantizer {
                 progress, what);
         Map<String, float[]> ranges = new LinkedHashMap<>();
         seen.observers().forEach((t, o) -> ranges.put(t, o.range(method)));
-        ModelProto quantized = QdqRewriter.build(plan, ranges, what);
+        ModelProto quantized = QdqRewriter.build(plan, ranges, reduceRange ? 63 : 127, what);
 
         QuantizationResult.Calibration calibration = new QuantizationResult.Calibration(method, seen.images(), count,
                 images.size(), seed, datasetSha, seen.failed(), plan.calibrate().size(), seen.seconds());
         BackboneSpec metaSpec = spec.withModelSha256(null);
         Map<String, String> meta = new LinkedHashMap<>(OnnxModels.metadata(source));
         meta.put(OnnxModels.META_SPEC, SpecJson.toJson(metaSpec));
-        meta.put(OnnxModels.META_QUANTIZATION, record(calibration, plan.quantizedOps(), spec.modelSha256()));
+        meta.put(OnnxModels.META_QUANTIZATION, record(calibration, plan.quantizedOps(), spec.modelSha256(),
+                reduceRange));
         String doc = source.getDocString();
         quantized = OnnxModels.withMetadata(quantized.toBuilder().clearMetadataProps()
                 .setDocString((doc.isEmpty() ? "" : doc + "\n") + "Quantized to int8 (QDQ) by transfer4j from "
@@ -259,10 +274,11 @@ public final class Quantizer {
         return Hashes.hex(md.digest());
     }
 
-    private static String record(QuantizationResult.Calibration c, Map<String, Integer> ops, String sourceSha) {
+    private static String record(QuantizationResult.Calibration c, Map<String, Integer> ops, String sourceSha,
+                                 boolean reduceRange) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("format", "qdq");
-        m.put("weights", "int8 symmetric per output channel");
+        m.put("weights", (reduceRange ? "7-bit (-63..63)" : "int8 (-127..127)") + " symmetric per output channel");
         m.put("activations", "uint8 per tensor");
         m.put("method", c.method().word());
         m.put("images", c.images());

@@ -126,23 +126,36 @@ final class RangeObserver {
      * levels as the tensor gets; the limit with the smallest KL(p || q) wins.
      */
     private double entropyLimit() {
+        int levels = min >= 0 ? 255 : 127;
+        // A histogram much finer than the quantizer only measures sampling noise (sparse bins make every merge look
+        // costly and push the limit down), so bins are paired until there are at most 4 per level: the limit can
+        // then clip at most the top 3/4 of the range.
+        long[] h = hist.clone();
         int used = BINS;
-        while (used > 1 && hist[used - 1] == 0) {
+        double w = width;
+        while (used > 1 && h[used - 1] == 0) {
             used--;
         }
-        int levels = min >= 0 ? 255 : 127;
+        while (used > 4 * levels) {
+            for (int i = 0; i < (used + 1) / 2; i++) {
+                h[i] = h[2 * i] + (2 * i + 1 < used ? h[2 * i + 1] : 0);
+            }
+            java.util.Arrays.fill(h, (used + 1) / 2, used, 0L);
+            used = (used + 1) / 2;
+            w *= 2;
+        }
         if (used <= levels) {
-            return used * width;
+            return used * w;
         }
         long[] suffix = new long[used + 1];
         for (int i = used - 1; i >= 0; i--) {
-            suffix[i] = suffix[i + 1] + hist[i];
+            suffix[i] = suffix[i + 1] + h[i];
         }
         double bestKl = Double.POSITIVE_INFINITY;
         int best = used;
         double[] q = new double[used];
         for (int i = levels; i <= used; i++) {
-            // p: hist[0..i) with the outliers on the last bin; q: p's mass spread over the non-empty bins of each level.
+            // p: h[0..i) with the outliers on the last bin; q: p's mass spread over the non-empty bins of each level.
             double pTotal = suffix[0];
             double qTotal = 0;
             for (int g = 0; g < levels; g++) {
@@ -151,19 +164,19 @@ final class RangeObserver {
                 long mass = 0;
                 int nonEmpty = 0;
                 for (int j = start; j < end; j++) {
-                    mass += hist[j];
-                    if (p(j, i, suffix) != 0) {
+                    mass += h[j];
+                    if (clipped(h, j, i, suffix) != 0) {
                         nonEmpty++;
                     }
                 }
                 for (int j = start; j < end; j++) {
-                    q[j] = nonEmpty == 0 || p(j, i, suffix) == 0 ? 0 : (double) mass / nonEmpty;
+                    q[j] = nonEmpty == 0 || clipped(h, j, i, suffix) == 0 ? 0 : (double) mass / nonEmpty;
                     qTotal += q[j];
                 }
             }
             double kl = 0;
             for (int j = 0; j < i; j++) {
-                long pj = p(j, i, suffix);
+                long pj = clipped(h, j, i, suffix);
                 if (pj == 0) {
                     continue;
                 }
@@ -177,11 +190,11 @@ final class RangeObserver {
                 best = i;
             }
         }
-        return best * width;
+        return best * w;
     }
 
-    /** Count of bin j of the histogram clipped at i bins (bin i-1 also holds everything beyond). */
-    private long p(int j, int i, long[] suffix) {
-        return j == i - 1 ? suffix[j] : hist[j];
+    /** Count of bin j of histogram h clipped at i bins (bin i-1 also holds everything beyond). */
+    private static long clipped(long[] h, int j, int i, long[] suffix) {
+        return j == i - 1 ? suffix[j] : h[j];
     }
 }
