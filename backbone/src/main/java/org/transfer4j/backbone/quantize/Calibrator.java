@@ -43,6 +43,27 @@ final class Calibrator {
     private Calibrator() {
     }
 
+    /** Direct float tensors shaped like the outputs of {@code r}, for ORT to write later runs into. */
+    private static void pin(OrtEnvironment env, OrtSession.Result r, List<String> names, Map<String, OnnxTensor> pinned,
+                            String what) throws OrtException, ModelException {
+        for (String t : names) {
+            OnnxValue v = r.get(t).orElseThrow();
+            if (!(v instanceof OnnxTensor ot) || ot.getInfo().type != ai.onnxruntime.OnnxJavaType.FLOAT) {
+                throw new ModelException(ModelException.Reason.INCOMPATIBLE, "tensor '" + t + "' of " + what
+                        + " is not a float tensor; only float models can be quantized");
+            }
+            long[] shape = ot.getInfo().getShape();
+            long n = ot.getInfo().getNumElements();
+            if (n * Float.BYTES > Integer.MAX_VALUE) {
+                throw new ModelException(ModelException.Reason.INCOMPATIBLE, "tensor '" + t + "' of " + what + " has "
+                        + n + " values for one image, too many to calibrate");
+            }
+            FloatBuffer buf = java.nio.ByteBuffer.allocateDirect((int) n * Float.BYTES)
+                    .order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+            pinned.put(t, OnnxTensor.createTensor(env, buf, shape));
+        }
+    }
+
     static Observed run(ModelProto model, List<String> tensors, BackboneSpec spec, List<Quantizer.Image> images,
                         CalibrationMethod method, int threads, ImageDecoder decoder, Consumer<String> progress,
                         String what) throws ModelException {
@@ -76,6 +97,7 @@ final class Calibrator {
                 : new long[] {1, spec.height(), spec.width(), 3};
         List<String> failed = new ArrayList<>();
         float[] scratch = new float[0];
+        Map<String, OnnxTensor> pinned = new LinkedHashMap<>();
         long start = System.nanoTime();
         long lastLine = start;
         int done = 0;
@@ -96,27 +118,33 @@ final class Calibrator {
                         continue;
                     }
                     pre.write(rgb, batch, 0);
-                    try (OnnxTensor x = OnnxTensor.createTensor(env, batch.duplicate().clear(), shape);
-                         OrtSession.Result r = session.run(Map.of(spec.inputName(), x))) {
-                        for (String t : tensors) {
-                            if (inputs.contains(t)) {
-                                batch.duplicate().clear().get(input);
-                                observers.get(t).observe(input, input.length);
-                                continue;
+                    if (tensors.stream().anyMatch(inputs::contains)) {
+                        batch.duplicate().clear().get(input);
+                    }
+                    try (OnnxTensor x = OnnxTensor.createTensor(env, batch.duplicate().clear(), shape)) {
+                        if (pinned.isEmpty()) {
+                            // The first run learns the output shapes; later runs write into buffers allocated once,
+                            // so a large model does not leave tens of MB of garbage per image on the heap.
+                            try (OrtSession.Result r = session.run(Map.of(spec.inputName(), x))) {
+                                pin(env, r, fromOutputs, pinned, what);
                             }
-                            OnnxValue v = r.get(t).orElseThrow();
-                            if (!(v instanceof OnnxTensor ot) || ot.getInfo().type
-                                    != ai.onnxruntime.OnnxJavaType.FLOAT) {
-                                throw new ModelException(ModelException.Reason.INCOMPATIBLE, "tensor '" + t + "' of "
-                                        + what + " is not a float tensor; only float models can be quantized");
+                        }
+                        try (OrtSession.Result r = session.run(Map.of(spec.inputName(), x), pinned)) {
+                            for (String t : tensors) {
+                                if (inputs.contains(t)) {
+                                    observers.get(t).observe(input, input.length);
+                                    continue;
+                                }
+                                // The buffer ORT wrote into: read in place, no copy made by ORT's Java API.
+                                FloatBuffer fb = ((FloatBuffer) pinned.get(t).getBufferRef().orElseThrow())
+                                        .duplicate().clear();
+                                int n = fb.remaining();
+                                if (scratch.length < n) {
+                                    scratch = new float[n];
+                                }
+                                fb.get(scratch, 0, n);
+                                observers.get(t).observe(scratch, n);
                             }
-                            FloatBuffer fb = ot.getFloatBuffer();
-                            int n = fb.remaining();
-                            if (scratch.length < n) {
-                                scratch = new float[n];
-                            }
-                            fb.get(scratch, 0, n);
-                            observers.get(t).observe(scratch, n);
                         }
                     }
                     done++;
@@ -133,6 +161,8 @@ final class Calibrator {
         } catch (OrtException e) {
             throw new ModelException(ModelException.Reason.RUNTIME, "ONNX Runtime failed calibrating " + what + ": "
                     + e.getMessage(), e);
+        } finally {
+            pinned.values().forEach(OnnxTensor::close);
         }
         if (done == 0) {
             throw new ModelException(ModelException.Reason.NO_CALIBRATION_IMAGES, "none of the " + images.size()
