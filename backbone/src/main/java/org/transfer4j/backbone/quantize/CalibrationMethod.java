@@ -1,6 +1,5 @@
 package org.transfer4j.backbone.quantize;
 
-import java.util.Arrays;
 import java.util.Locale;
 
 /**
@@ -24,16 +23,5 @@ public enum CalibrationMethod {
     /** The lower-case name used on the command line and in metadata. */
     public String word() {
         return name().toLowerCase(Locale.ROOT);
-    }
-
-    /** Parses {@code minmax}, {@code percentile} or {@code entropy} in any case. */
-    public static CalibrationMethod parse(String text) {
-        for (CalibrationMethod m : values()) {
-            if (m.word().equalsIgnoreCase(text == null ? "" : text.trim())) {
-                return m;
-            }
-        }
-        throw new IllegalArgumentException("calibration method '" + text + "' is unknown; allowed: "
-                + Arrays.stream(values()).map(CalibrationMethod::word).toList());
     }
 }

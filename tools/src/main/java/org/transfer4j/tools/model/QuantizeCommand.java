@@ -37,12 +37,17 @@ public final class QuantizeCommand implements Callable<Integer> {
 
     @Option(names = "--method", paramLabel = "METHOD", defaultValue = "minmax",
             description = "How ranges are chosen: minmax (nothing clipped), percentile (99.999% of |x|) or entropy "
-                    + "(least KL divergence); default: ${DEFAULT-VALUE}.")
-    String method;
+                    + "(least KL divergence); default: minmax.")
+    CalibrationMethod method;
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "0",
             description = "Seed of the choice of images (default: ${DEFAULT-VALUE}).")
     long seed;
+
+    @Option(names = "--reduce-range",
+            description = "7-bit weights: for CPUs with AVX2 but without AVX-512 VNNI, where ONNX Runtime's 8-bit "
+                    + "products can saturate (check with: grep -o avx512_vnni /proc/cpuinfo).")
+    boolean reduceRange;
 
     @Option(names = "--threads", paramLabel = "N",
             description = "ONNX Runtime threads for calibration (default: all processors).")
@@ -61,7 +66,7 @@ public final class QuantizeCommand implements Callable<Integer> {
                     + ".csv; give a folder of class subfolders with images, or a path,label manifest");
         }
         Quantizer.Builder b = Quantizer.builder(model).setCalibration(images).optCount(count)
-                .optMethod(CalibrationMethod.parse(method)).optSeed(seed)
+                .optMethod(method).optSeed(seed).optReduceRange(reduceRange)
                 .optProgress(line -> {
                     System.err.println(line);
                     System.err.flush();
