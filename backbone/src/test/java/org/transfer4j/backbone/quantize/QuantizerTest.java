@@ -154,24 +154,57 @@ class QuantizerTest {
     }
 
     @Test
-    void eachMethodGivesAWorkingModelAndHistogramMethodsClipMore() throws Exception {
+    void aKerasStyleNhwcBackboneQuantizesToo() throws Exception {
+        // tf2onnx layout: NHWC input, Transpose, Conv, Relu, Transpose, ReduceMean over H and W.
+        Path full = org.transfer4j.backbone.onnx.OnnxTestModels.write(
+                org.transfer4j.backbone.onnx.OnnxTestModels.Ending.KERAS_NHWC, 12, dir.resolve("keras.onnx"));
+        Path notop = dir.resolve("keras-notop.onnx");
+        GraphSurgery.cutToNoTop(full, notop, null);
+        Path out = dir.resolve("keras-int8.onnx");
+
+        QuantizationResult r = quantize(notop, out, CalibrationMethod.ENTROPY, false);
+
+        assertEquals(1, r.fusedConvs(), r.runtimeOps().toString());
+        assertEquals(org.transfer4j.backbone.spec.Layout.NHWC, r.spec().layout());
+        try (Backbone b = Backbone.load(out, cpu())) {
+            assertEquals(4, b.featureDim());
+        }
+    }
+
+    @Test
+    void eachMethodGivesAWorkingModelAndHistogramMethodsNeverWidenARange() throws Exception {
         Path model = QuantizeTestModels.write(Kind.RESIDUAL, 6, dir.resolve("res.onnx"));
-        Map<CalibrationMethod, float[][][]> features = new HashMap<>();
+        Map<CalibrationMethod, Map<String, Float>> scales = new HashMap<>();
         for (CalibrationMethod m : CalibrationMethod.values()) {
             Path out = dir.resolve("res-" + m.word() + ".onnx");
             QuantizationResult r = quantize(model, out, m, false);
             assertEquals(3, r.fusedConvs());
-            JsonObject meta = JsonParser.parseString(OnnxModels.metadata(OnnxModels.load(out),
-                    OnnxModels.META_QUANTIZATION).orElseThrow()).getAsJsonObject();
+            ModelProto q = OnnxModels.load(out);
+            JsonObject meta = JsonParser.parseString(OnnxModels.metadata(q, OnnxModels.META_QUANTIZATION)
+                    .orElseThrow()).getAsJsonObject();
             assertEquals(m.word(), meta.get("method").getAsString());
-            features.put(m, featuresOfCalibrationImages(model, out));
-        }
-        for (var e : features.entrySet()) {
-            float[][][] both = e.getValue();
+            Map<String, Float> activationScales = new HashMap<>();
+            q.getGraph().getInitializerList().stream().filter(t -> t.getDimsCount() == 0
+                    && t.getDataType() == TensorProto.DataType.FLOAT_VALUE)
+                    .forEach(t -> activationScales.put(t.getName(), OnnxModels.floats(t)[0]));
+            scales.put(m, activationScales);
+            float[][][] both = featuresOfCalibrationImages(model, out);
             for (int i = 0; i < both[0].length; i++) {
-                assertTrue(cosine(both[0][i], both[1][i]) > 0.98, e.getKey() + " image " + i);
+                assertTrue(cosine(both[0][i], both[1][i]) > 0.98, m + " image " + i);
             }
         }
+        // Percentile and entropy clip inside [min, max], so no activation step may exceed min/max's; entropy clips.
+        Map<String, Float> minmax = scales.get(CalibrationMethod.MINMAX);
+        assertEquals(7, minmax.size(), minmax.toString());
+        boolean entropyClipped = false;
+        for (CalibrationMethod m : List.of(CalibrationMethod.PERCENTILE, CalibrationMethod.ENTROPY)) {
+            assertEquals(minmax.keySet(), scales.get(m).keySet());
+            for (var e : scales.get(m).entrySet()) {
+                assertTrue(e.getValue() <= minmax.get(e.getKey()) * (1 + 1e-6f), m + " " + e);
+                entropyClipped |= m == CalibrationMethod.ENTROPY && e.getValue() < 0.99f * minmax.get(e.getKey());
+            }
+        }
+        assertTrue(entropyClipped, "entropy calibration clipped nothing: " + scales);
     }
 
     @Test
