@@ -35,7 +35,8 @@ import org.transfer4j.backbone.onnx.OnnxOps;
  * initializer behind a per-output-channel DequantizeLinear (symmetric, zero point 0), bias an int32 initializer with
  * scale input scale x weight scale behind a DequantizeLinear, and the output read by exactly one QuantizeLinear.</li>
  * <li>A Relu right after such a node (or after a quantized Add) is removed: its output range starts at 0, so the
- * uint8 zero point is 0 and QuantizeLinear's saturation at 0 is the Relu (ONNX Runtime's python tool does the same).</li>
+ * uint8 zero point is 0 and QuantizeLinear's saturation at 0 is the Relu (ONNX Runtime's python tool does the
+ * same).</li>
  * <li>Add with two activation inputs: both inputs and the output quantized (QLinearAdd).</li>
  * <li>MaxPool: its output quantized with exactly its input's scale and zero point (8-bit MaxPool); max commutes with
  * a monotonic quantizer, so no range is needed for it.</li>

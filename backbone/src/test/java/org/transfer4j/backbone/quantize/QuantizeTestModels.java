@@ -129,7 +129,8 @@ public final class QuantizeTestModels {
     }
 
     private static ONNXRef<?> conv(ONNXContext ctx, ONNXRef<?> x, int in, int out, int k, String name, Random rng) {
-        var w = ctx.floatTensor(name + "_w", List.of(out, in, k, k), fb -> fill(fb, rng, Math.sqrt(2.0 / (in * k * k))));
+        double std = Math.sqrt(2.0 / (in * k * k));
+        var w = ctx.floatTensor(name + "_w", List.of(out, in, k, k), fb -> fill(fb, rng, std));
         var b = ctx.floatTensor(name + "_b", List.of(out), fb -> fill(fb, rng, 0.1));
         return ctx.operation(OnnxOps.CONV, List.of(x, w, b), name, Map.of("kernel_shape", new int[] {k, k},
                 "pads", new int[] {k / 2, k / 2, k / 2, k / 2}));

@@ -143,7 +143,7 @@ class QuantizerTest {
 
         float[][][] both = featuresOfCalibrationImages(model, out);
         for (int i = 0; i < both[0].length; i++) {
-            double cos = cosine(both[0][i], both[1][i]);
+            double cos = FeatureAgreement.cosine(both[0][i], both[1][i]);
             assertTrue(cos > 0.99, "image " + i + ": cosine " + cos);
         }
         // Input and features stay float, so the int8 file is an ordinary backbone.
@@ -190,7 +190,7 @@ class QuantizerTest {
             scales.put(m, activationScales);
             float[][][] both = featuresOfCalibrationImages(model, out);
             for (int i = 0; i < both[0].length; i++) {
-                assertTrue(cosine(both[0][i], both[1][i]) > 0.98, m + " image " + i);
+                assertTrue(FeatureAgreement.cosine(both[0][i], both[1][i]) > 0.98, m + " image " + i);
             }
         }
         // Percentile and entropy clip inside [min, max], so no activation step may exceed min/max's; entropy clips.
@@ -342,17 +342,5 @@ class QuantizerTest {
         List<NodeProto> found = m.getGraph().getNodeList().stream().filter(p).toList();
         assertEquals(1, found.size(), "nodes matching: " + found);
         return found.get(0);
-    }
-
-    static double cosine(float[] a, float[] b) {
-        double d = 0;
-        double na = 0;
-        double nb = 0;
-        for (int i = 0; i < a.length; i++) {
-            d += (double) a[i] * b[i];
-            na += (double) a[i] * a[i];
-            nb += (double) b[i] * b[i];
-        }
-        return d / Math.sqrt(na * nb);
     }
 }

@@ -3,7 +3,6 @@ package org.transfer4j.backbone.quantize;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Tag;
@@ -11,18 +10,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.transfer4j.backbone.dataset.Dataset;
 import org.transfer4j.backbone.dataset.LabeledImage;
-import org.transfer4j.backbone.extract.Backbone;
-import org.transfer4j.backbone.extract.BackboneOptions;
-import org.transfer4j.backbone.extract.Device;
-import org.transfer4j.backbone.image.ImageDecoder;
-import org.transfer4j.backbone.preprocess.Preprocessor;
 import org.transfer4j.testing.SharedData;
 
 /** The torchvision ResNet50 of ../shared quantized on real photos (skipped with a reason when absent). */
 @Tag("long")
 class SharedModelsQuantizeTest {
-    private static final BackboneOptions CPU = BackboneOptions.builder().optDevice(Device.CPU).build();
-
     @TempDir
     Path dir;
 
@@ -40,23 +32,10 @@ class SharedModelsQuantizeTest {
         assertEquals(53, r.fusedConvs(), r.runtimeOps().toString());
         assertEquals(16, r.quantizedNodes().get("Add"));
         assertEquals(20, r.calibration().images());
-        List<LabeledImage> ims = Dataset.fromFolder(val).images().subList(0, 16);
-        try (Backbone f = Backbone.load(model, CPU); Backbone q = Backbone.load(out, CPU)) {
-            Preprocessor pre = new Preprocessor(f.spec());
-            ImageDecoder dec = ImageDecoder.builder().build();
-            FloatBuffer buf = f.newBatchBuffer(ims.size());
-            for (int i = 0; i < ims.size(); i++) {
-                pre.write(dec.decode(ims.get(i).path()), buf, i);
-            }
-            float[][] a = f.features(buf, ims.size());
-            float[][] b = q.features(buf, ims.size());
-            double mean = 0;
-            for (int i = 0; i < ims.size(); i++) {
-                double cos = QuantizerTest.cosine(a[i], b[i]);
-                assertTrue(cos > 0.98, ims.get(i).relativePath() + ": cosine " + cos);
-                mean += cos / ims.size();
-            }
-            assertTrue(mean >= 0.99, "mean cosine " + mean);
-        }
+        List<Path> ims = Dataset.fromFolder(val).images().subList(0, 16).stream().map(LabeledImage::path).toList();
+        FeatureAgreement agreement = FeatureAgreement.measure(model, out, ims, 2);
+        assertEquals(16, agreement.images());
+        assertTrue(agreement.min() > 0.98, agreement.toText());
+        assertTrue(agreement.mean() >= 0.99, agreement.toText());
     }
 }

@@ -8,7 +8,9 @@ import java.util.concurrent.Callable;
 import org.transfer4j.backbone.ModelException;
 import org.transfer4j.backbone.dataset.Dataset;
 import org.transfer4j.backbone.dataset.DatasetException;
+import org.transfer4j.backbone.dataset.LabeledImage;
 import org.transfer4j.backbone.quantize.CalibrationMethod;
+import org.transfer4j.backbone.quantize.FeatureAgreement;
 import org.transfer4j.backbone.quantize.Quantizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -56,15 +58,15 @@ public final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "M-int8.onnx", description = "The int8 model to write.")
     Path out;
 
+    @Option(names = "--check", paramLabel = "IMAGES",
+            description = "Afterwards, compare the int8 features with the float ones on these images (folder or "
+                    + "manifest, e.g. held-out photos) and print their mean and lowest cosine similarity.")
+    Path check;
+
     @Override
     public Integer call() throws ModelException, DatasetException, IOException {
-        Dataset images = Files.isDirectory(calibrate) ? Dataset.fromFolder(calibrate)
-                : calibrate.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".csv")
-                ? Dataset.fromManifest(calibrate) : null;
-        if (images == null) {
-            throw new IllegalArgumentException("--calibrate " + calibrate + " is neither a folder nor a manifest "
-                    + ".csv; give a folder of class subfolders with images, or a path,label manifest");
-        }
+        Dataset images = images("--calibrate", calibrate);
+        Dataset checkImages = check == null ? null : images("--check", check);
         Quantizer.Builder b = Quantizer.builder(model).setCalibration(images).optCount(count)
                 .optMethod(method).optSeed(seed).optReduceRange(reduceRange)
                 .optProgress(line -> {
@@ -75,6 +77,22 @@ public final class QuantizeCommand implements Callable<Integer> {
             b.optThreads(threads);
         }
         System.out.print(b.build().quantizeTo(out).toText());
+        if (checkImages != null) {
+            System.out.println(FeatureAgreement.measure(model, out, checkImages.images().stream()
+                    .map(LabeledImage::path).toList(), threads != null ? threads
+                    : Runtime.getRuntime().availableProcessors()).toText());
+        }
         return 0;
+    }
+
+    private static Dataset images(String flag, Path p) throws DatasetException {
+        if (Files.isDirectory(p)) {
+            return Dataset.fromFolder(p);
+        }
+        if (p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".csv")) {
+            return Dataset.fromManifest(p);
+        }
+        throw new IllegalArgumentException(flag + " " + p + " is neither a folder nor a manifest .csv; give a "
+                + "folder of class subfolders with images, or a path,label manifest");
     }
 }

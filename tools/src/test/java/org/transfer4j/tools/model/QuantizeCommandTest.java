@@ -35,11 +35,12 @@ class QuantizeCommandTest {
         Path out = dir.resolve("m-int8.onnx");
 
         CliRun r = model("quantize", "--model", fp32.toString(), "--calibrate", images.toString(), "--count", "6",
-                "--method", "entropy", "--seed", "9", "--out", out.toString());
+                "--method", "entropy", "--seed", "9", "--out", out.toString(), "--check", images.toString());
 
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("3 of 3 convolutions as integer kernels"), r.out());
         assertTrue(r.err().contains("calibrate: 6/6 images"), r.err());
+        assertTrue(r.out().contains("features cosine to float on 8 images: mean 0.9"), r.out());
         assertEquals(Hashes.sha256(out), SpecJson.read(GraphSurgery.sidecarOf(out)).modelSha256());
         Inspect info = Inspect.of(out);
         assertTrue(info.count("QuantizeLinear") > 0 && info.count("Relu") < 3, info.nodeCounts().toString());
