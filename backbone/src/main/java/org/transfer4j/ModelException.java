@@ -17,7 +17,13 @@ public final class ModelException extends Transfer4jException {
         /** The requested execution provider (e.g. CUDA) cannot be used here. */
         DEVICE_UNAVAILABLE,
         /** ONNX Runtime failed while running the model. */
-        RUNTIME
+        RUNTIME,
+        /** Quantization was asked of a model that is already quantized. */
+        ALREADY_QUANTIZED,
+        /** Quantization was asked of a model with no Conv, Gemm or MatMul weights to quantize. */
+        NOTHING_TO_QUANTIZE,
+        /** Quantization has no calibration image (none given, or none could be decoded). */
+        NO_CALIBRATION_IMAGES
     }
 
     public ModelException(Reason reason, String message) {

@@ -6,6 +6,7 @@ import org.transfer4j.tools.model.FetchCommand;
 import org.transfer4j.tools.model.GenerateCommand;
 import org.transfer4j.tools.model.ImportCommand;
 import org.transfer4j.tools.model.InspectCommand;
+import org.transfer4j.tools.model.QuantizeCommand;
 import picocli.CommandLine.Command;
 
 /** model.jar: ONNX model tools. Each subcommand maps onto one library call in {@code backbone.onnx} or the Composer. */
@@ -13,7 +14,7 @@ import picocli.CommandLine.Command;
         description = "ONNX model tools: inspect, cut to no-top, compose with a head, generate the default backbone, "
                 + "fetch a pretrained one, import a Keras / TensorFlow.js model.",
         subcommands = {InspectCommand.class, CutCommand.class, ComposeCommand.class, GenerateCommand.class,
-            FetchCommand.class, ImportCommand.class},
+            FetchCommand.class, ImportCommand.class, QuantizeCommand.class},
         footer = {"", "Examples:",
             "  java -jar model.jar inspect models/resnet50-notop.onnx",
             "  java -jar model.jar cut --in resnet50-v1-12.onnx --out resnet50-notop.onnx",

@@ -31,6 +31,8 @@ public final class OnnxMetadata {
     public static final String COMPOSED = "transfer4j.composed";
     /** An imported model's provenance: source package, version, sha256, cut layer, layout, GFLOP (JSON object). */
     public static final String IMPORT = "transfer4j.import";
+    /** How an int8 model was quantized and calibrated: method, image count, seed, dataset hash (JSON object). */
+    public static final String QUANTIZATION = "transfer4j.quantization";
     /** A generated backbone's recipe: model, seed, whether pretrained (JSON object). */
     public static final String GENERATOR = "transfer4j.generator";
     /** A composed model's output: class probabilities [N,K]. */

@@ -35,6 +35,8 @@ public enum OnnxOps implements ONNXOperator {
     FLATTEN("Flatten", 1, 0, 1, attr("axis", AttributeType.INT)),
     /** (x - zero_point) * scale for uint8/int8 tensors; inputs x, x_scale and optional x_zero_point. */
     DEQUANTIZE_LINEAR("DequantizeLinear", 2, 1, 1, attr("axis", AttributeType.INT)),
+    /** saturate(round(x / scale) + zero_point) to uint8/int8 (the zero point's type); inputs x, scale, zero point. */
+    QUANTIZE_LINEAR("QuantizeLinear", 2, 1, 1, attr("axis", AttributeType.INT)),
     /** Element-wise sum of two tensors with broadcasting. */
     ADD("Add", 2, 0, 1),
     /** Permutes axes, e.g. NHWC to NCHW with perm [0,3,1,2]. */

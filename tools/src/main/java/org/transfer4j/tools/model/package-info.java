@@ -1,2 +1,2 @@
-/** Internal. model.jar subcommands: inspect, cut, compose, generate, fetch. */
+/** Internal. model.jar subcommands: inspect, cut, compose, generate, fetch, import, quantize. */
 package org.transfer4j.tools.model;
