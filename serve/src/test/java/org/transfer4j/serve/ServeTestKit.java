@@ -36,10 +36,11 @@ final class ServeTestKit {
     static byte[] png(long seed, int w, int h) {
         Random r = new Random(seed);
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-        int base = r.nextInt(0xFFFFFF);
+        // A per-image tint makes the classes differ between images, not only the noise.
+        int tint = r.nextInt(0xFFFFFF);
         for (int y = 0; y < h; y++) {
             for (int x = 0; x < w; x++) {
-                img.setRGB(x, y, (base + r.nextInt(0x202020)) & 0xFFFFFF);
+                img.setRGB(x, y, (r.nextInt(0xFFFFFF) & 0x3F3F3F) | (tint & 0xC0C0C0));
             }
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream();
