@@ -24,7 +24,8 @@ import org.transfer4j.inference.Predictor;
  * <pre>{@code
  * try (Predictor predictor = Predictor.builder(Path.of("model.onnx")).optBatchSize(8).build();
  *      ModelServer server = ModelServer.start(predictor, ServerOptions.builder().optPort(8080).build())) {
- *     server.awaitClose();          // until close() is called, e.g. from a shutdown hook
+ *     server.closeOnTerminationSignals();   // SIGTERM or Ctrl-C: drain, then return from awaitClose
+ *     server.awaitClose();
  * }
  * }</pre>
  *
@@ -131,6 +132,21 @@ public final class ModelServer implements AutoCloseable {
         return metrics.render();
     }
 
+    /**
+     * Makes SIGTERM and SIGINT (Ctrl-C) start {@link #close()} instead of JVM shutdown, so requests in flight are
+     * drained before the process exits; pair it with {@link #awaitClose()} on the main thread, then close the
+     * Predictor and exit. Do not drain from a shutdown hook instead: ONNX Runtime's own hook frees its native
+     * environment concurrently with yours, and a model run still in flight then crashes the JVM.
+     *
+     * @return false when this JVM has no signal API (then the signals stop the JVM without draining)
+     */
+    public boolean closeOnTerminationSignals() {
+        return TerminationSignals.install(() -> {
+            Thread t = new Thread(this::close, "transfer4j-serve-drain");
+            t.start();
+        });
+    }
+
     /** Blocks until {@link #close()} has finished (for a main thread that has nothing else to do). */
     public void awaitClose() throws InterruptedException {
         closed.await();
@@ -163,9 +179,9 @@ public final class ModelServer implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            closed.countDown();
             LOG.info(() -> "stopped " + was + " after " + (System.nanoTime() - t0) / 1_000_000 + " ms drain; "
                     + stats().images() + " images predicted");
+            closed.countDown();
         }
     }
 

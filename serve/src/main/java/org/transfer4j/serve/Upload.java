@@ -23,12 +23,18 @@ import org.eclipse.jetty.util.Attributes;
 record Upload(byte[] bytes, String name) {
     private static final String DEFAULT_NAME = "upload";
 
-    static Upload read(Request request, long maxBytes) throws ApiError, IOException {
+    static Upload read(Request request, long maxBytes) throws ApiError {
         long declared = request.getLength();
         if (declared > maxBytes) {
             throw tooLarge(declared + " bytes", maxBytes);
         }
-        byte[] body = readAtMost(Content.Source.asInputStream(request), maxBytes);
+        byte[] body;
+        try {
+            body = readAtMost(Content.Source.asInputStream(request), maxBytes);
+        } catch (IOException e) {
+            // The client stalled past the idle timeout (or past a second while the server shuts down) or left.
+            throw new ApiError(408, "the request body did not arrive: " + rootMessage(e), "BODY_NOT_RECEIVED");
+        }
         String type = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
         Upload upload = type != null && type.toLowerCase(Locale.ROOT).startsWith("multipart/form-data")
                 ? fromForm(body, type, maxBytes) : new Upload(body, DEFAULT_NAME);
