@@ -31,7 +31,7 @@ import org.transfer4j.inference.Predictor;
  * Selenium through the system's chromedriver; nothing is downloaded) loads {@code /}, uploads a photo through the file
  * input, and the top label the page shows is the Predictor's. Skips with a reason where Chromium is absent.
  *
- * <p>Set {@code -Dtransfer4j.serve.screenshot=FILE.png} to keep a screenshot of the page with its prediction.
+ * <p>{@link #screenshotOfAGivenModel} refreshes the README's screenshot on request.
  */
 class BrowserTest {
     static final Path CHROMIUM = Path.of("/usr/bin/chromium");
@@ -115,10 +115,29 @@ class BrowserTest {
             assertEquals(expected, bars.get(0).getAttribute("data-label"));
             assertTrue(browser.findElement(By.id("preview")).isDisplayed(), "the photo is shown");
 
-            String shot = System.getProperty("transfer4j.serve.screenshot");
-            if (shot != null && !shot.isBlank()) {
-                Files.write(Path.of(shot), ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
-            }
+        }
+    }
+
+    /**
+     * docs/serve.png: {@code -Dtransfer4j.serve.screenshot=docs/serve.png -Dtransfer4j.serve.screenshot.model=M.onnx
+     * [-Dtransfer4j.serve.screenshot.image=bee.jpg]} loads that model, uploads the photo and saves the page.
+     */
+    @Test
+    void screenshotOfAGivenModel() throws Exception {
+        String shot = System.getProperty("transfer4j.serve.screenshot", "");
+        String model = System.getProperty("transfer4j.serve.screenshot.model", "");
+        assumeTrue(!shot.isBlank() && !model.isBlank(), "skipped: no -Dtransfer4j.serve.screenshot and "
+                + "-Dtransfer4j.serve.screenshot.model (only run to refresh docs/serve.png)");
+        String image = System.getProperty("transfer4j.serve.screenshot.image", "");
+        Path photo = image.isBlank() ? photo() : Path.of(image);
+        try (Predictor predictor = Predictor.builder(Path.of(model)).optBatchSize(8).build();
+             ModelServer server = ModelServer.start(predictor, ServerOptions.builder().optPort(0).build())) {
+            browser.get(server.uri().toString());
+            waitForState("ready");
+            browser.findElement(By.id("file")).sendKeys(photo.toRealPath().toString());
+            waitForState("done");
+            assertEquals(predictor.predict(photo).label(), browser.findElement(By.id("top-label")).getText());
+            Files.write(Path.of(shot), ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
         }
     }
 
