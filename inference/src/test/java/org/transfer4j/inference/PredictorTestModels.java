@@ -15,6 +15,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -109,8 +110,11 @@ public final class PredictorTestModels {
         g.clearOutput().addOutput(value(PROBABILITIES, batch, k)).addOutput(value(FEATURES, batch, d));
         JsonArray classes = new JsonArray();
         head.classes().forEach(classes::add);
-        return OnnxModels.withMetadata(backbone.toBuilder().setGraph(g).build(), Map.of(
-                OnnxMetadata.SPEC, SpecJson.toJson(head.spec()), OnnxMetadata.CLASSES, classes.toString()));
+        // Insertion order (Map.of's order changes from run to run, and the tests read the metadata in file order).
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put(OnnxMetadata.SPEC, SpecJson.toJson(head.spec()));
+        meta.put(OnnxMetadata.CLASSES, classes.toString());
+        return OnnxModels.withMetadata(backbone.toBuilder().setGraph(g).build(), meta);
     }
 
     private static float[] gaussian(Random r, int n, float scale) {

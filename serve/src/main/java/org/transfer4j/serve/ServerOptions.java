@@ -115,7 +115,7 @@ public record ServerOptions(String host, int port, int maxBatch, Duration maxWai
             require(maxBatch >= 1 && maxBatch <= 4096, "maxBatch", "--max-batch", maxBatch, "1..4096");
             require(maxWaitMs >= 0 && maxWaitMs <= 10_000, "maxWaitMs", "--max-wait-ms", maxWaitMs, "0..10000");
             require(queue >= 1 && queue <= 100_000, "queue", "--queue", queue, "1..100000");
-            require(maxBodyBytes >= 1024 && maxBodyBytes <= Integer.MAX_VALUE - 8, "maxBodyBytes", "--max-body",
+            require(maxBodyBytes >= 1024 && maxBodyBytes <= Integer.MAX_VALUE - 8, "maxBodyBytes", "--max-body-mb",
                     maxBodyBytes, "1024..2147483639 bytes");
             require(topK >= 1 && topK <= 10_000, "topK", "--top-k", topK, "1..10000");
             require(token == null || (!token.isBlank() && token.chars().allMatch(c -> c > 0x20 && c < 0x7f)),

@@ -47,7 +47,7 @@ record Upload(byte[] bytes, String name) {
 
     static ApiError tooLarge(String size, long maxBytes) {
         return new ApiError(413, "the request body is " + size + "; the limit is " + maxBytes + " bytes "
-                + "(--max-body)");
+                + "(--max-body-mb)");
     }
 
     private static byte[] readAtMost(InputStream in, long maxBytes) throws IOException, ApiError {

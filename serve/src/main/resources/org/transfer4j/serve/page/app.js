@@ -86,7 +86,7 @@ function renderModel(m) {
   }
 }
 
-function pct(p) { return (100 * p).toFixed(p >= 0.995 || p < 0.0005 ? 1 : 1) + '%'; }
+function pct(p) { return (100 * p).toFixed(1) + '%'; }
 
 function renderPrediction(p) {
   $('top-label').textContent = p.label;
@@ -115,7 +115,7 @@ function renderPrediction(p) {
   }
   const t = p.timings;
   $('timings').textContent = p.image.width + '×' + p.image.height + ' px · decode ' + t.decode_ms.toFixed(1)
-    + ' ms · queue ' + t.queue_ms.toFixed(1) + ' ms · model ' + t.inference_ms.toFixed(1) + ' ms (batch of '
+    + ' ms · preprocess ' + t.preprocess_ms.toFixed(1) + ' ms · queue ' + t.queue_ms.toFixed(1) + ' ms · model ' + t.inference_ms.toFixed(1) + ' ms (batch of '
     + p.batch_size + ') · total ' + t.total_ms.toFixed(1) + ' ms';
   document.querySelectorAll('.classes span').forEach((s) => s.classList.toggle('hit', s.dataset.label === p.label));
   $('again').hidden = false;
