@@ -35,7 +35,7 @@ class MetricsTest {
         assertEquals(1, m.stats().count(404));
         for (String line : text.split("\n")) {
             assertTrue(line.startsWith("# HELP ") || line.startsWith("# TYPE ") || line.matches(
-                    "[a-z_]+(\\{[a-z_]+=\"[^\"]*\"(,[a-z_]+=\"[^\"]*\")*\\})? [0-9.+Inf-]+"), "not exposition: " + line);
+                    "[a-z0-9_]+(\\{[a-z_]+=\"[^\"]*\"(,[a-z_]+=\"[^\"]*\")*\\})? [0-9.]+"), "not exposition: " + line);
         }
     }
 }
