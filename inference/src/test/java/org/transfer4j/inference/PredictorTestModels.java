@@ -15,6 +15,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -32,10 +33,10 @@ import org.transfer4j.head.HeadWeights;
  * Flatten → {@code features}, with its spec sidecar), a seeded head as {@link HeadWeights}, and the composed form:
  * the same backbone graph followed by the head as ONNX nodes (Gemm → Relu → Gemm → Softmax) with the spec and class
  * names in its metadata. The composed head runs in ORT and the two-part head in {@link JavaHead}, so agreeing
- * predictions check both. (The real Composer lives in the head module, which depends on this one; its own tests run
+ * predictions check both. Public for the serve module's tests (inference's test-jar). (The real Composer lives in the head module, which depends on this one; its own tests run
  * the Predictor on what it writes.)
  */
-final class PredictorTestModels {
+public final class PredictorTestModels {
     private static final String FEATURES = OnnxMetadata.FEATURES_OUTPUT;
     private static final String PROBABILITIES = OnnxMetadata.PROBABILITIES_OUTPUT;
 
@@ -43,18 +44,18 @@ final class PredictorTestModels {
     }
 
     /** The files and weights of one tiny model family. */
-    record Tiny(Path composed, Path backbone, HeadWeights head, BackboneSpec spec) {
-        List<String> classes() {
+    public record Tiny(Path composed, Path backbone, HeadWeights head, BackboneSpec spec) {
+        public List<String> classes() {
             return head.classes();
         }
     }
 
     /** A 16×16 NCHW torch-preset model, dynamic batch, 8 features, 6 hidden, 3 classes. */
-    static Tiny small(Path dir) {
+    public static Tiny small(Path dir) {
         return write(dir, 42, 16, 8, 6, 3, false);
     }
 
-    static Tiny write(Path dir, long seed, int size, int features, int hidden, int numClasses, boolean fixedBatch1) {
+    public static Tiny write(Path dir, long seed, int size, int features, int hidden, int numClasses, boolean fixedBatch1) {
         try {
             Files.createDirectories(dir);
             Random r = new Random(seed);
@@ -109,8 +110,11 @@ final class PredictorTestModels {
         g.clearOutput().addOutput(value(PROBABILITIES, batch, k)).addOutput(value(FEATURES, batch, d));
         JsonArray classes = new JsonArray();
         head.classes().forEach(classes::add);
-        return OnnxModels.withMetadata(backbone.toBuilder().setGraph(g).build(), Map.of(
-                OnnxMetadata.SPEC, SpecJson.toJson(head.spec()), OnnxMetadata.CLASSES, classes.toString()));
+        // Insertion order (Map.of's order changes from run to run, and the tests read the metadata in file order).
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put(OnnxMetadata.SPEC, SpecJson.toJson(head.spec()));
+        meta.put(OnnxMetadata.CLASSES, classes.toString());
+        return OnnxModels.withMetadata(backbone.toBuilder().setGraph(g).build(), meta);
     }
 
     private static float[] gaussian(Random r, int n, float scale) {

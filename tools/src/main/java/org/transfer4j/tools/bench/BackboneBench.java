@@ -109,28 +109,16 @@ public final class BackboneBench implements Callable<Integer> {
             if (images != null) {
                 return pipeline(b, loadS);
             }
-            FloatBuffer buf = b.newBatchBuffer(batch);
-            // Plausible normalised pixel values; speed does not depend on them, but denormals or NaNs would.
-            SplittableRandom r = new SplittableRandom(42);
-            for (int i = 0; i < buf.capacity(); i++) {
-                buf.put(i, (float) (r.nextDouble() * 4 - 2));
-            }
+            FloatBuffer buf = randomBatch(b, batch);
             for (int i = 0; i < warmup; i++) {
                 b.features(buf, batch);
             }
             var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
-            List<Double> rates = new ArrayList<>();
             long cpu0 = os.getProcessCpuTime();
             long start = System.nanoTime();
-            long deadline = start + (long) (seconds * 1e9);
-            while (System.nanoTime() < deadline || rates.size() < 3) {
-                long s = System.nanoTime();
-                b.features(buf, batch);
-                rates.add(batch / ((System.nanoTime() - s) / 1e9));
-            }
+            List<Double> rates = timeBatches(b, buf, batch, seconds);
             double wall = (System.nanoTime() - start) / 1e9;
             double cpu = (os.getProcessCpuTime() - cpu0) / 1e9;
-            Collections.sort(rates);
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("bench", "backbone");
             out.put("model", model.getFileName().toString());
@@ -163,6 +151,34 @@ public final class BackboneBench implements Callable<Integer> {
             System.out.println(gson.toJson(out));
         }
         return 0;
+    }
+
+    /** A direct batch buffer of plausible normalised pixel values (speed does not depend on them; NaNs would). */
+    static FloatBuffer randomBatch(Backbone b, int batch) {
+        FloatBuffer buf = b.newBatchBuffer(batch);
+        SplittableRandom r = new SplittableRandom(42);
+        for (int i = 0; i < buf.capacity(); i++) {
+            buf.put(i, (float) (r.nextDouble() * 4 - 2));
+        }
+        return buf;
+    }
+
+    /**
+     * The timing loop of {@code bench.jar backbone}, shared with benchmarks that compare against it (bench serve):
+     * runs {@code batch} images from {@code buf} until {@code seconds} pass (at least 3 runs) and returns each run's
+     * images per second, sorted; the figure reported is their median.
+     */
+    static List<Double> timeBatches(Backbone b, FloatBuffer buf, int batch, double seconds)
+            throws org.transfer4j.ModelException {
+        List<Double> rates = new ArrayList<>();
+        long deadline = System.nanoTime() + (long) (seconds * 1e9);
+        while (System.nanoTime() < deadline || rates.size() < 3) {
+            long s = System.nanoTime();
+            b.features(buf, batch);
+            rates.add(batch / ((System.nanoTime() - s) / 1e9));
+        }
+        Collections.sort(rates);
+        return rates;
     }
 
     /** Decode + preprocess + inference through FeatureExtractor, in passes over the images until time is up. */
