@@ -167,6 +167,34 @@ public final class StageGraph {
         return new ArrayList<>(parameters.values());
     }
 
+    /**
+     * The backbone with this stage's current weights in place of its initializers: same graph, same names, so the
+     * existing Composer can put the head on top and predict.jar / serve.jar run it unchanged.
+     */
+    public ModelProto tunedBackbone(ModelProto backbone) throws ModelException {
+        Map<String, float[]> tuned = onnxInitializers();
+        GraphProto.Builder g = backbone.getGraph().toBuilder();
+        int replaced = 0;
+        for (int i = 0; i < g.getInitializerCount(); i++) {
+            TensorProto t = g.getInitializer(i);
+            float[] v = tuned.get(t.getName());
+            if (v != null) {
+                TensorProto.Builder nt = TensorProto.newBuilder().setName(t.getName()).setDataType(
+                        TensorProto.DataType.FLOAT.getNumber()).addAllDims(t.getDimsList());
+                java.nio.ByteBuffer raw = java.nio.ByteBuffer.allocate(v.length * Float.BYTES)
+                        .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                raw.asFloatBuffer().put(v);
+                g.setInitializer(i, nt.setRawData(com.google.protobuf.ByteString.copyFrom(raw.array())).build());
+                replaced++;
+            }
+        }
+        if (replaced != tuned.size()) {
+            throw new ModelException(ModelException.Reason.INCOMPATIBLE, "the backbone has " + replaced + " of the "
+                    + tuned.size() + " stage weights this graph was made from; tune and compose with the same model");
+        }
+        return backbone.toBuilder().setGraph(g).build();
+    }
+
     /** The current parameter values in ONNX layout, keyed by initializer name (to write the tuned stage back). */
     public Map<String, float[]> onnxInitializers() {
         Map<String, float[]> out = new LinkedHashMap<>();

@@ -130,13 +130,7 @@ class StageGraphTest {
         for (int i = 0; i < input.length; i++) {
             input[i] = (float) Math.abs(r.nextGaussian()); // non-negative: the stem's Relu passes it unchanged
         }
-        float[] expected;
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        try (OrtSession s = env.createSession(model.toByteArray());
-             OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(input), new long[] {n, C, HW, HW});
-             OrtSession.Result res = s.run(Map.of("input", t))) {
-            expected = ((OnnxTensor) res.get(0)).getFloatBuffer().array();
-        }
+        float[] expected = run(model, input, n);
         INDArray out = stage.sameDiff().output(Map.of(StageGraph.INPUT,
                 Nd4j.createFromArray(input).reshape(n, C, HW, HW)), stage.output()).get(stage.output());
         assertArrayEquals(new long[] {n, 8}, out.shape());
@@ -199,6 +193,45 @@ class StageGraphTest {
         }
         assertTrue(largest > 1e-3, "gradients are not all ~0: " + largest);
         assertTrue(worst < 1e-5, "worst relative error " + worst);
+    }
+
+    @Test
+    void tunedWeightsGoBackIntoTheBackboneThatOnnxRuntimeRuns() throws Exception {
+        ModelProto model = tinyResNet(6);
+        StageGraph stage = StageGraph.fromOnnx(model, "split", DataType.FLOAT);
+        // "Training": move every stage parameter, so the tuned backbone differs from the original.
+        Random r = new Random(7);
+        for (String p : stage.parameterNames()) {
+            INDArray v = stage.sameDiff().getArrForVarName(p);
+            v.addi(Nd4j.rand(DataType.FLOAT, v.shape()).subi(0.5).muli(0.2));
+        }
+        ModelProto tuned = stage.tunedBackbone(model);
+        assertEquals(model.getGraph().getNodeList(), tuned.getGraph().getNodeList(), "same graph");
+        int n = 2;
+        float[] input = new float[n * C * HW * HW];
+        for (int i = 0; i < input.length; i++) {
+            input[i] = (float) Math.abs(r.nextGaussian());
+        }
+        INDArray out = stage.sameDiff().output(Map.of(StageGraph.INPUT,
+                Nd4j.createFromArray(input).reshape(n, C, HW, HW)), stage.output()).get(stage.output());
+        float[] ort = run(tuned, input, n);
+        float[] original = run(model, input, n);
+        float[] got = out.data().asFloat();
+        double moved = 0;
+        for (int i = 0; i < ort.length; i++) {
+            assertEquals(ort[i], got[i], 1e-5, "feature " + i);
+            moved = Math.max(moved, Math.abs(ort[i] - original[i]));
+        }
+        assertTrue(moved > 1e-3, "the tuned weights changed the features: " + moved);
+    }
+
+    private static float[] run(ModelProto model, float[] input, int n) throws Exception {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession s = env.createSession(model.toByteArray());
+             OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(input), new long[] {n, C, HW, HW});
+             OrtSession.Result res = s.run(Map.of("input", t))) {
+            return ((OnnxTensor) res.get(0)).getFloatBuffer().array();
+        }
     }
 
     @Test
