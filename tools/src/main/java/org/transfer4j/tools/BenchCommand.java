@@ -10,9 +10,14 @@ import picocli.CommandLine.Command;
         description = "Benchmarks: backbone inference, head training, composed-model latency.",
         subcommands = {BackboneBench.class, HeadBench.class, PredictBench.class})
 public final class BenchCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    /** Without a subcommand there is nothing to do: bad usage (exit 2), with the list to choose from. */
     @Override
     public void run() {
-        new picocli.CommandLine(this).usage(System.out);
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                "choose a subcommand: backbone, head, predict");
     }
 
     public static void main(String[] args) {

@@ -3,9 +3,12 @@ package org.transfer4j.tools;
 import com.google.gson.JsonObject;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
+import org.transfer4j.backbone.cache.CacheReader;
 import org.transfer4j.backbone.cache.CacheWriter;
 import org.transfer4j.backbone.cache.Dtype;
 import org.transfer4j.backbone.dataset.Dataset;
@@ -28,11 +31,15 @@ import picocli.CommandLine.Spec;
 @Command(name = "extract", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Compute backbone features for a labelled image set and store them in a feature cache.",
             "Rerunning resumes: unchanged images are skipped, changed ones re-extracted, deleted ones dropped. "
-                + "Files that cannot be decoded are listed in CACHE/errors.jsonl and the run goes on (exit 0)."},
+                + "Files that cannot be decoded are listed in CACHE/errors.jsonl, summed up by reason at the end, and "
+                + "the run goes on (exit 0; exit 1 with --strict)."},
         footer = {"", "Examples:",
-            "  java -jar extract.jar --backbone resnet50-notop.onnx --images data/train --out cache/train",
-            "  java -jar extract.jar --backbone m.onnx --manifest labels.csv --out cache/train --augment 4 --seed 7",
-            "  java -jar extract.jar --backbone m.onnx --images data/val --out cache/val --dtype f16 --json"})
+            "  java -jar extract.jar --backbone resnet50-notop.onnx \\",
+            "      --images data/train --out cache/train",
+            "  java -jar extract.jar --backbone m.onnx --manifest labels.csv \\",
+            "      --out cache/train --augment 4 --seed 7",
+            "  java -jar extract.jar --backbone m.onnx --images data/val \\",
+            "      --out cache/val --dtype f16 --json"})
 public final class ExtractCommand implements Callable<Integer> {
     @Spec
     CommandSpec command;
@@ -78,8 +85,8 @@ public final class ExtractCommand implements Callable<Integer> {
             description = "Extra augmented views per image (random resized crop + flip), 0..1000 (default: 0).")
     int augment;
 
-    @Option(names = "--seed", paramLabel = "S", defaultValue = "0",
-            description = "Seed of the augmented views (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "42",
+            description = "Seed of the augmented views (default: ${DEFAULT-VALUE}, as in train-head).")
     long seed;
 
     @Option(names = "--dtype", paramLabel = "f32|f16", defaultValue = "f32",
@@ -89,6 +96,10 @@ public final class ExtractCommand implements Callable<Integer> {
     @Option(names = "--overwrite", description = "Discard an existing cache in --out (e.g. of another backbone).")
     boolean overwrite;
 
+    @Option(names = "--strict", description = "Exit 1 when any image could not be read or decoded (the cache "
+            + "still keeps the others).")
+    boolean strict;
+
     @Option(names = "--json", description = "Print the final summary as one JSON line.")
     boolean json;
 
@@ -96,11 +107,15 @@ public final class ExtractCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         long start = System.nanoTime();
         PrintWriter out = command.commandLine().getOut();
+        PrintWriter err = command.commandLine().getErr();
         validate();
-        Dtype type = Dtype.parse(dtype);
+        Dtype type = Cli.parse(command, "--dtype", () -> Dtype.parse(dtype));
         Dataset dataset = source.images != null ? Dataset.fromFolder(source.images)
                 : Dataset.fromManifest(source.manifest);
-        BackboneOptions.Builder opts = BackboneOptions.builder().optDevice(device);
+        dataset.warnings().forEach(w -> err.println("warning: " + w));
+        err.flush();
+        BackboneOptions.Builder opts = BackboneOptions.builder()
+                .optDevice(Cli.device(device));
         if (threads > 0) {
             opts.optIntraOpThreads(threads);
         }
@@ -111,6 +126,8 @@ public final class ExtractCommand implements Callable<Integer> {
         CacheWriter.Plan plan;
         double extractSeconds;
         int processed;
+        double rate;
+        double rateWithWarmup;
         try (Backbone model = Backbone.load(backbone, opts.build());
                 CacheWriter writer = CacheWriter.builder(this.out, model.spec())
                         .optDtype(type).optOverwrite(overwrite).optCommitEveryRows(batch)
@@ -125,7 +142,8 @@ public final class ExtractCommand implements Callable<Integer> {
                 out.flush();
             }
             boolean terminal = System.console() != null;
-            try (Progress progress = new Progress(writer, plan.tasks().size(), terminal, System.err, 5000)) {
+            try (Progress progress = new Progress(writer, plan.tasks().size(), terminal, System.err, 5000)
+                    .withWarmup(batch)) {
                 if (!plan.tasks().isEmpty()) {
                     FeatureExtractor.Builder fx = FeatureExtractor.builder(model).optBatchSize(batch)
                             .optDecoder(ImageDecoder.builder().build());
@@ -135,11 +153,16 @@ public final class ExtractCommand implements Callable<Integer> {
                 }
                 extractSeconds = progress.seconds();
                 processed = progress.done();
+                rate = progress.steadyImagesPerSecond();
+                rateWithWarmup = progress.imagesPerSecond();
             }
             result = writer.finish();
         }
+        List<CacheReader.SameContent> sameContent;
+        try (CacheReader reader = CacheReader.open(this.out)) {
+            sameContent = reader.sameContentUnderSeveralLabels();
+        }
         double seconds = (System.nanoTime() - start) / 1e9;
-        double rate = processed / Math.max(extractSeconds, 1e-9);
         if (json) {
             JsonObject o = new JsonObject();
             o.addProperty("extracted", result.extracted());
@@ -152,17 +175,52 @@ public final class ExtractCommand implements Callable<Integer> {
             o.addProperty("seconds", round(seconds));
             o.addProperty("extract_seconds", round(extractSeconds));
             o.addProperty("images_per_s", round(processed == 0 ? 0 : rate));
+            o.addProperty("images_per_s_incl_warmup", round(processed == 0 ? 0 : rateWithWarmup));
+            JsonObject reasons = new JsonObject();
+            result.failuresByReason().forEach((reason, paths) -> reasons.addProperty(reason, paths.size()));
+            o.add("failed_by_reason", reasons);
+            o.addProperty("same_content_several_labels", sameContent.size());
             o.addProperty("cache", this.out.toAbsolutePath().normalize().toString());
             out.println(o);
         } else {
             out.println(String.format(Locale.ROOT,
-                    "extracted %d, unchanged %d, failed %d, rows %d (%d images) in %s; %.1f images/s, %.1f s%s",
+                    "extracted %d, unchanged %d, failed %d, rows %d (%d images) in %s; %.1f images/s after the "
+                            + "first batch (%.1f with it), %.1f s",
                     result.extracted(), result.unchanged(), result.failed(), result.rows(), result.images(),
-                    this.out, processed == 0 ? 0 : rate, seconds,
-                    result.failed() > 0 ? "; failures are listed in " + this.out.resolve("errors.jsonl") : ""));
+                    this.out, processed == 0 ? 0 : rate, processed == 0 ? 0 : rateWithWarmup, seconds));
         }
         out.flush();
+        for (CacheReader.SameContent c : sameContent.subList(0, Math.min(10, sameContent.size()))) {
+            List<String> where = new ArrayList<>();
+            for (int i = 0; i < c.paths().size(); i++) {
+                where.add(c.paths().get(i) + " (" + c.labels().get(i) + ")");
+            }
+            err.println("warning: the same image (sha256 " + c.sha256().substring(0, 12) + ") is under several "
+                    + "labels: " + String.join(", ", where) + "; keep it in one class");
+        }
+        if (sameContent.size() > 10) {
+            err.println("warning: " + (sameContent.size() - 10) + " more images are under several labels");
+        }
+        if (result.failed() > 0) {
+            err.println(failureSummary(result, this.out.resolve("errors.jsonl")));
+        }
+        err.flush();
+        if (strict && result.failed() > 0) {
+            err.println("error: --strict: " + result.failed() + " image" + (result.failed() == 1 ? "" : "s")
+                    + " could not be extracted");
+            err.flush();
+            return Cli.EXIT_FAILED;
+        }
         return 0;
+    }
+
+    /** {@code failed 3: unreadable 1 (a/x.jpg), corrupt 2 (a/b.jpg, b/c.png); details in CACHE/errors.jsonl}. */
+    static String failureSummary(CacheWriter.Result result, Path errors) {
+        List<String> parts = new ArrayList<>();
+        result.failuresByReason().forEach((reason, paths) -> parts.add(reason + " " + paths.size() + " ("
+                + String.join(", ", paths.subList(0, Math.min(3, paths.size()))) + (paths.size() > 3 ? ", ..." : "")
+                + ")"));
+        return "failed " + result.failed() + ": " + String.join(", ", parts) + "; details in " + errors;
     }
 
     private static double round(double v) {
@@ -170,15 +228,9 @@ public final class ExtractCommand implements Callable<Integer> {
     }
 
     private void validate() throws ModelException {
-        if (batch < 1 || batch > 4096) {
-            throw new IllegalArgumentException("--batch is " + batch + "; allowed: 1..4096");
-        }
-        if (threads < 0 || threads > 1024) {
-            throw new IllegalArgumentException("--threads is " + threads + "; allowed: 0 (automatic) or 1..1024");
-        }
-        if (augment < 0 || augment > 1000) {
-            throw new IllegalArgumentException("--augment is " + augment + "; allowed: 0..1000");
-        }
+        Cli.range(command, "--batch", batch, 1, 4096, "1..4096");
+        Cli.range(command, "--threads", threads, 0, 1024, "0 (automatic) or 1..1024");
+        Cli.range(command, "--augment", augment, 0, 1000, "0..1000");
         if (!java.nio.file.Files.isRegularFile(backbone)) {
             throw new ModelException(ModelException.Reason.NOT_FOUND, "backbone model " + backbone
                     + " not found; pass the .onnx file of a no-top backbone with --backbone");

@@ -1,16 +1,21 @@
 package org.transfer4j.tools;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
-import org.transfer4j.backbone.Transfer4jException;
+import org.transfer4j.ModelException;
+import org.transfer4j.Transfer4jException;
 import org.transfer4j.backbone.dataset.Dataset;
 import org.transfer4j.backbone.image.ImageDecodeException;
 import org.transfer4j.backbone.image.RgbImage;
-import org.transfer4j.head.inference.Prediction;
-import org.transfer4j.head.inference.Predictor;
+import org.transfer4j.backbone.onnx.OnnxMetadata;
+import org.transfer4j.head.train.HeadTrainingRun;
+import org.transfer4j.inference.Prediction;
+import org.transfer4j.inference.Predictor;
 import org.transfer4j.tools.predict.FolderEvaluation;
 import org.transfer4j.tools.predict.ImageFiles;
 import org.transfer4j.tools.predict.PredictionOutput;
@@ -31,8 +36,10 @@ import picocli.CommandLine.Spec;
                 + "could be predicted."},
         footer = {"", "Examples:",
             "  java -jar predict.jar --model model.onnx photos/",
-            "  java -jar predict.jar --backbone mobilenet-features.onnx --head head/ --top 3 --json a.jpg b.png",
-            "  java -jar predict.jar --model model.onnx --evaluate data/val"})
+            "  java -jar predict.jar --backbone mobilenet-features.onnx --head head/ \\",
+            "      --top 3 --json a.jpg b.png",
+            "  java -jar predict.jar --model model.onnx --evaluate data/val",
+            "  java -jar predict.jar --model model.onnx --evaluate --manifest test.csv"})
 public final class PredictCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -66,10 +73,15 @@ public final class PredictCommand implements Callable<Integer> {
     @Option(names = "--json", description = "One JSON object per line (per image), or one object for --evaluate.")
     boolean json;
 
-    @Option(names = "--evaluate", paramLabel = "DIR",
-            description = "Evaluate on a folder with one subfolder per class: accuracy, per-class precision/recall/F1,"
-                + " confusion matrix.")
-    Path evaluate;
+    @Option(names = "--evaluate", paramLabel = "DIR", arity = "0..1", fallbackValue = "",
+            description = "Evaluate on a folder with one subfolder per class (or on --manifest): accuracy, per-class "
+                + "precision/recall/F1, confusion matrix.")
+    String evaluate;
+
+    @Option(names = "--manifest", paramLabel = "FILE.csv",
+            description = "With --evaluate: a CSV of path,label lines (as extract.jar takes), paths relative to its "
+                + "folder.")
+    Path manifest;
 
     @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "auto",
             description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
@@ -91,11 +103,20 @@ public final class PredictCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (evaluate == null && paths.isEmpty()) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                    "give image files or folders to classify, or --evaluate DIR");
+                    "give image files or folders to classify, or --evaluate DIR (or --evaluate --manifest F.csv)");
         }
         if (evaluate != null && !paths.isEmpty()) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                    "--evaluate DIR takes no other paths (got " + paths + ")");
+                    "--evaluate takes no other paths (got " + paths + ")");
+        }
+        if (manifest != null && evaluate == null) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--manifest is for --evaluate: use --evaluate --manifest " + manifest);
+        }
+        if (evaluate != null && (evaluate.isEmpty() == (manifest == null))) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), manifest == null
+                    ? "--evaluate needs a folder (--evaluate DIR) or a manifest (--evaluate --manifest F.csv)"
+                    : "give --evaluate a folder or --manifest, not both");
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
@@ -107,15 +128,42 @@ public final class PredictCommand implements Callable<Integer> {
         }
     }
 
-    private Predictor open() throws Transfer4jException {
-        Predictor.Builder b = model.composed != null
-                ? Predictor.builder(model.composed)
+    private Predictor open() throws Exception {
+        Path composed = model.composed;
+        if (composed != null && Files.isDirectory(composed)) {
+            throw new ModelException(ModelException.Reason.NOT_FOUND, "--model " + composed + " is a folder; pass "
+                    + "the model file (" + composed.resolve(HeadTrainingRun.MODEL_FILE) + (Files.isRegularFile(
+                    composed.resolve(HeadTrainingRun.MODEL_FILE)) ? ", which is there" : "") + "), or a backbone and "
+                    + "a head folder: --backbone B.onnx --head " + composed);
+        }
+        Predictor.Builder b = composed != null
+                ? Predictor.builder(composed)
                 : Predictor.builder(model.twoPart.backbone, model.twoPart.head);
-        b.optDevice(device).optTopK(top).optBatchSize(batch);
+        b.optDevice(Cli.device(device)).optTopK(top).optBatchSize(batch);
         if (threads > 0) {
             b.optThreads(threads);
         }
-        return b.build();
+        try {
+            return Cli.withFlags(spec, Map.of("topK", "--top", "batchSize", "--batch", "threads", "--threads"),
+                    b::build);
+        } catch (ModelException e) {
+            if (composed != null && e.reason() == ModelException.Reason.INCOMPATIBLE && isBackboneOnly(composed)) {
+                throw new ModelException(ModelException.Reason.INCOMPATIBLE, composed + " is a backbone without a "
+                        + "head (no " + OnnxMetadata.CLASSES + " metadata); pass it with its head: --backbone "
+                        + composed + " --head HEAD, or compose the two first: java -jar model.jar compose "
+                        + "--backbone " + composed + " --head HEAD --out model.onnx", e);
+            }
+            throw e;
+        }
+    }
+
+    /** Read only on the error path. */
+    private static boolean isBackboneOnly(Path file) {
+        try {
+            return OnnxMetadata.read(file).get(OnnxMetadata.CLASSES) == null;
+        } catch (ModelException e) {
+            return false;
+        }
     }
 
     /** Classifies every file, in order, batching decoded images; bad files get an error line and are skipped. */
@@ -172,14 +220,15 @@ public final class PredictCommand implements Callable<Integer> {
     }
 
     private int evaluate(Predictor predictor, PrintWriter out, PrintWriter err) throws Transfer4jException {
-        Dataset data = Dataset.fromFolder(evaluate);
+        Dataset data = manifest != null ? Dataset.fromManifest(manifest) : Dataset.fromFolder(Path.of(evaluate));
+        data.warnings().forEach(w -> err.println("warning: " + w));
         FolderEvaluation eval = FolderEvaluation.run(predictor, data, (file, e) -> {
             if (!json) {
                 err.println("error: " + e.getMessage());
             }
         });
         if (eval.predicted() == 0) {
-            err.println("error: none of the " + data.images().size() + " images in " + evaluate
+            err.println("error: none of the " + data.images().size() + " images in " + data.source()
                     + " could be predicted");
             return Cli.EXIT_FAILED;
         }

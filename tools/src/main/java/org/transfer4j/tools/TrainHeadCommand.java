@@ -1,7 +1,10 @@
 package org.transfer4j.tools;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.logging.Level;
@@ -32,7 +35,8 @@ import picocli.CommandLine.Spec;
                 + "byte-identical head.bin."},
         footer = {"", "Examples:",
             "  java -jar train-head.jar --train cache/train --val cache/val --out head",
-            "  java -jar train-head.jar --train cache/train --val-split 0.2 --out head --hidden 0 --baseline logistic",
+            "  java -jar train-head.jar --train cache/train --val-split 0.2 --out head \\",
+            "      --hidden 0 --baseline logistic",
             "  java -jar train-head.jar --train cache/train --val cache/val --out head --resume"})
 public final class TrainHeadCommand implements Callable<Integer> {
     /** Held so the level sticks (java.util.logging keeps loggers weakly); Tribuo logs every SGD run at INFO. */
@@ -108,22 +112,40 @@ public final class TrainHeadCommand implements Callable<Integer> {
                     + "chosen by 5-fold cross-validation on the training images) and report it.")
     String baseline;
 
-    @Option(names = "--resume", description = "Continue from HEAD/checkpoint.bin when present (same options).")
+    @Option(names = "--resume", description = "Continue from HEAD/checkpoint.bin when present (same options); "
+            + "without one, start fresh.")
     boolean resume;
+
+    @Option(names = "--overwrite", description = "Replace a head already in --out (refused otherwise).")
+    boolean overwrite;
 
     @Override
     public Integer call() throws Exception {
         if (baseline != null && !baseline.equalsIgnoreCase("logistic")) {
-            throw new IllegalArgumentException("--baseline '" + baseline + "' unknown; allowed: logistic");
+            throw Cli.badValue(command, "--baseline", "'" + baseline + "'", "logistic");
         }
         NativeThreads.useTrainingDefault();
         TRIBUO_LOG.setLevel(Level.WARNING);
-        TrainingConfig config = new TrainingConfig(hidden, epochs, batch, lr, weightDecay,
-                hidden == 0 ? 0 : dropout, labelSmoothing, ClassWeights.parse(classWeights),
-                TrainingConfig.defaults().schedule(), patience, seed, validation.val != null ? 0 : validation.valSplit);
+        ClassWeights weights = Cli.parse(command, "--class-weights", () -> ClassWeights.parse(classWeights));
+        // TrainingConfig names its options like the flags (without the dashes).
+        Map<String, String> flags = new java.util.HashMap<>();
+        for (String f : List.of("hidden", "epochs", "batch", "lr", "weight-decay", "dropout", "label-smoothing",
+                "patience", "val-split")) {
+            flags.put(f, "--" + f);
+        }
+        TrainingConfig config = Cli.withFlags(command, flags, () -> new TrainingConfig(hidden, epochs, batch, lr,
+                weightDecay, hidden == 0 ? 0 : dropout, labelSmoothing, weights,
+                TrainingConfig.defaults().schedule(), patience, seed, validation.val != null ? 0
+                : validation.valSplit));
         PrintWriter o = command.commandLine().getOut();
+        if (resume && !Files.exists(out.resolve(HeadTrainingRun.CHECKPOINT))) {
+            o.println("no checkpoint in " + out.resolve(HeadTrainingRun.CHECKPOINT) + "; starting fresh");
+            o.flush();
+        }
         HeadTrainingRun.Builder run = HeadTrainingRun.builder(train, out, config).optValCache(validation.val)
-                .optResume(resume).optBaseline(baseline != null)
+                .optResume(resume).optOverwrite(overwrite).optBaseline(baseline != null)
+                .optCommand(Cli.shellCommand("train-head.jar",
+                        command.commandLine().getParseResult().originalArgs().toArray(String[]::new)))
                 .optListener(s -> {
                     o.println(line(s, epochs));
                     o.flush();

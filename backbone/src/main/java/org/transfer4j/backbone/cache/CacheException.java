@@ -1,6 +1,6 @@
 package org.transfer4j.backbone.cache;
 
-import org.transfer4j.backbone.Transfer4jException;
+import org.transfer4j.Transfer4jException;
 
 /** A feature cache cannot be opened, resumed or written. The message names the folder, what is wrong and what to do. */
 public final class CacheException extends Transfer4jException {

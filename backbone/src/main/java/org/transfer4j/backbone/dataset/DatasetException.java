@@ -1,6 +1,6 @@
 package org.transfer4j.backbone.dataset;
 
-import org.transfer4j.backbone.Transfer4jException;
+import org.transfer4j.Transfer4jException;
 
 /** A dataset folder or manifest cannot be used. The message names the file or folder, what is wrong and what to do. */
 public final class DatasetException extends Transfer4jException {
@@ -19,7 +19,9 @@ public final class DatasetException extends Transfer4jException {
         /** A manifest line is malformed (field count, empty field, bad quoting, duplicate path). */
         BAD_MANIFEST,
         /** A manifest path points outside the manifest's folder. */
-        ESCAPES_ROOT
+        ESCAPES_ROOT,
+        /** The class folders are dataset splits (train, val, ...): the folder given is one level too high. */
+        SPLIT_FOLDERS
     }
 
     public DatasetException(Reason reason, String message) {

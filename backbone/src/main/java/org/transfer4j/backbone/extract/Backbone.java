@@ -19,8 +19,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import org.transfer4j.backbone.ModelException;
-import org.transfer4j.backbone.ModelException.Reason;
+import org.transfer4j.ModelException;
+import org.transfer4j.ModelException.Reason;
 import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.backbone.spec.Layout;
@@ -141,13 +141,29 @@ public final class Backbone implements AutoCloseable {
     private static final java.util.concurrent.atomic.AtomicBoolean CPU_FALLBACK_REPORTED =
             new java.util.concurrent.atomic.AtomicBoolean();
 
-    /** Creates the session on the requested device; auto falls back to the CPU, explicit CUDA fails clearly. */
+    /**
+     * Creates the session on the requested device. Auto uses CUDA when this ONNX Runtime build has the provider and
+     * falls back to the CPU when it cannot be added; on the CPU-only build (the default) it goes straight to the CPU
+     * and says so only at debug level, because nothing went wrong. An explicit CUDA request that cannot be served
+     * fails clearly.
+     */
     private static Opened open(OrtEnvironment env, Path model, BackboneOptions opts) throws ModelException {
         Device want = opts.device();
         if (want instanceof Device.Cpu) {
             return new Opened(createCpu(env, model, opts), Device.CPU);
         }
         int gpu = want instanceof Device.Cuda c ? c.id() : 0;
+        if (!cudaInThisBuild()) {
+            if (want instanceof Device.Cuda) {
+                throw new ModelException(Reason.DEVICE_UNAVAILABLE, "device " + want + " was requested but this "
+                        + "ONNX Runtime build has no CUDA provider (the CPU-only onnxruntime jar). Build with -Pgpu "
+                        + "(onnxruntime_gpu) on a machine with an NVIDIA GPU, CUDA 12 and cuDNN 9, or use --device "
+                        + "cpu (or auto)");
+            }
+            LOG.log(System.Logger.Level.DEBUG, () -> "device auto: this ONNX Runtime build has no CUDA provider; "
+                    + "running on the CPU with " + opts.intraOpThreads() + " threads");
+            return new Opened(createCpu(env, model, opts), Device.CPU);
+        }
         try {
             return new Opened(create(env, model, opts, gpu), new Device.Cuda(gpu));
         } catch (CudaUnavailable e) {
@@ -156,12 +172,22 @@ public final class Backbone implements AutoCloseable {
                         + "cannot be used here (" + e.getMessage() + "). Build with -Pgpu (onnxruntime_gpu) on a "
                         + "machine with an NVIDIA GPU, CUDA 12 and cuDNN 9, or use --device cpu (or auto)", e);
             }
-            // One info line per process: a service loading several models needs to hear it once.
+            // The GPU build without a usable GPU: worth one line per process (a service loading several models
+            // needs to hear it once), since the user built for CUDA.
             if (CPU_FALLBACK_REPORTED.compareAndSet(false, true)) {
                 LOG.log(System.Logger.Level.INFO, "CUDA is not available (" + firstLine(e.getMessage())
                         + "); running on the CPU with " + opts.intraOpThreads() + " threads");
             }
             return new Opened(createCpu(env, model, opts), Device.CPU);
+        }
+    }
+
+    /** Whether the loaded ONNX Runtime has the CUDA provider compiled in (the GPU jar), whether or not it works. */
+    private static boolean cudaInThisBuild() {
+        try {
+            return OrtEnvironment.getAvailableProviders().contains(ai.onnxruntime.OrtProvider.CUDA);
+        } catch (RuntimeException | LinkageError e) {
+            return true; // cannot tell: try to add it and fall back as before
         }
     }
 

@@ -3,15 +3,16 @@ package org.transfer4j.backbone.extract;
 import java.util.Locale;
 
 /**
- * Where inference runs. {@link #AUTO} uses CUDA when ONNX Runtime can add it and falls back to the CPU with one info
- * line; an explicit {@link Cuda} that cannot be added is an error, because a user who asked for the GPU should not
- * silently get a CPU run that is ten times slower.
+ * Where inference runs. {@link #AUTO} uses CUDA when ONNX Runtime can add it: on the CPU-only build it runs on the
+ * CPU with only a debug line (nothing went wrong), on the GPU build it falls back to the CPU with one info line; an
+ * explicit {@link Cuda} that cannot be added is an error, because a user who asked for the GPU should not silently
+ * get a CPU run that is ten times slower.
  */
 public sealed interface Device permits Device.Auto, Device.Cpu, Device.Cuda {
     Device AUTO = new Auto();
     Device CPU = new Cpu();
 
-    /** CUDA if available, else CPU. */
+    /** CUDA if this build has it and it can be added, else CPU. */
     record Auto() implements Device {
         @Override
         public String toString() {

@@ -15,9 +15,10 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
 import java.util.StringJoiner;
-import org.transfer4j.backbone.ModelException;
-import org.transfer4j.backbone.ModelException.Reason;
+import org.transfer4j.ModelException;
+import org.transfer4j.ModelException.Reason;
 import org.transfer4j.backbone.onnx.GraphSurgery;
+import org.transfer4j.backbone.onnx.OnnxMetadata;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.backbone.spec.Layout;
 import org.transfer4j.backbone.spec.Preset;
@@ -25,7 +26,7 @@ import org.transfer4j.backbone.spec.SpecJson;
 
 /**
  * Finds the spec of a model, in order: the caller's override (options), the sidecar {@code X.json} beside
- * {@code X.onnx}, the ONNX custom metadata {@value #METADATA_KEY}, and finally a guess from the input shape with the
+ * {@code X.onnx}, the ONNX custom metadata {@value OnnxMetadata#SPEC}, and finally a guess from the input shape with the
  * {@code torch} preset and a warning saying how to pin it. Every spec found is checked against the model's input, so
  * a spec that does not fit fails here, naming where it came from.
  *
@@ -34,8 +35,6 @@ import org.transfer4j.backbone.spec.SpecJson;
  * from the model's input.
  */
 public final class SpecResolver {
-    /** The ONNX metadata key holding the spec as JSON ({@link SpecJson}). */
-    public static final String METADATA_KEY = "transfer4j.spec";
     /** Input size assumed when the model's height/width are dynamic (the ImageNet size). */
     public static final int DEFAULT_SIZE = 224;
 
@@ -50,7 +49,7 @@ public final class SpecResolver {
         OPTIONS,
         /** The sidecar {@code X.json} beside the model. */
         SIDECAR,
-        /** The model's custom metadata {@value #METADATA_KEY}. */
+        /** The model's custom metadata {@value OnnxMetadata#SPEC}. */
         METADATA,
         /** Guessed from the input shape with the torch preset. */
         INFERRED
@@ -109,9 +108,9 @@ public final class SpecResolver {
             found = fromFile(opts.specFile(), Source.OPTIONS, model, inputs);
         } else if (Files.exists(sidecarPath(model))) {
             found = fromFile(sidecarPath(model), Source.SIDECAR, model, inputs);
-        } else if (metadata.get(METADATA_KEY) != null && !metadata.get(METADATA_KEY).isBlank()) {
-            String origin = "metadata '" + METADATA_KEY + "' of " + model;
-            found = new Resolution(parse(metadata.get(METADATA_KEY), origin, model, inputs), Source.METADATA,
+        } else if (metadata.get(OnnxMetadata.SPEC) != null && !metadata.get(OnnxMetadata.SPEC).isBlank()) {
+            String origin = "metadata '" + OnnxMetadata.SPEC + "' of " + model;
+            found = new Resolution(parse(metadata.get(OnnxMetadata.SPEC), origin, model, inputs), Source.METADATA,
                     origin, null);
         } else {
             found = infer(model, inputs);
@@ -191,8 +190,9 @@ public final class SpecResolver {
                 "%s has no spec (no sidecar %s, no '%s' metadata): assuming the torch preset (shorter side %d, "
                         + "center crop %dx%d, ImageNet mean/std, RGB) for input '%s' %s%s. If the model was trained "
                         + "differently, pin its spec by writing %s, e.g. {\"preset\":\"caffe\",\"inputName\":\"%s\","
-                        + "\"layout\":\"%s\"}",
-                model.getFileName(), sidecar.getFileName(), METADATA_KEY, spec.resizeShorter(), in.height(),
+                        + "\"layout\":\"%s\"}, or, if that folder is read-only, write that JSON anywhere and pass it "
+                        + "with --spec FILE.json (BackboneOptions.optSpecFile)",
+                model.getFileName(), sidecar.getFileName(), OnnxMetadata.SPEC, spec.resizeShorter(), in.height(),
                 in.width(), in.name(), in.layout(),
                 dynamicSize(in) ? " (size is dynamic; " + DEFAULT_SIZE + " assumed)" : "", sidecar, in.name(),
                 in.layout());

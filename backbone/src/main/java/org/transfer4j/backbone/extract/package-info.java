@@ -1,5 +1,5 @@
 /**
- * ONNX Runtime sessions and the extraction pipeline.
+ * API. ONNX Runtime sessions and the extraction pipeline.
  *
  * <ul>
  * <li>{@link org.transfer4j.backbone.extract.Backbone}: one ORT session plus its resolved spec; a direct batch buffer

@@ -1,6 +1,6 @@
 package org.transfer4j.backbone.image;
 
-import org.transfer4j.backbone.Transfer4jException;
+import org.transfer4j.Transfer4jException;
 
 /** An image file could not be turned into RGB pixels. The message names the file, the reason and what to do. */
 public final class ImageDecodeException extends Transfer4jException {

@@ -1,5 +1,5 @@
 /**
- * Image bytes to oriented 8-bit RGB ({@link org.transfer4j.backbone.image.RgbImage}), matching PIL's
+ * API. Image bytes to oriented 8-bit RGB ({@link org.transfer4j.backbone.image.RgbImage}), matching PIL's
  * {@code Image.open(...).convert("RGB")}: {@link org.transfer4j.backbone.image.ImageDecoder} reads JPEG components
  * raw and applies libjpeg's colour transforms (YCbCr and RGB ignoring ICC profiles, as PIL does), takes CMYK/YCCK
  * through a CMYK colour profile to sRGB (where PIL's formula would be visibly off), converts gray/palette/16-bit/alpha

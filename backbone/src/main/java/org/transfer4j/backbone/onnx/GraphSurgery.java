@@ -17,7 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
 import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.backbone.spec.Layout;
@@ -36,7 +36,7 @@ import org.transfer4j.backbone.spec.SpecJson;
  */
 public final class GraphSurgery {
     /** Name of the exposed features output. */
-    public static final String FEATURES = "features";
+    public static final String FEATURES = OnnxMetadata.FEATURES_OUTPUT;
 
     private static final Set<String> POOLS = Set.of("GlobalAveragePool", "GlobalMaxPool",
             "QLinearGlobalAveragePool", "AveragePool", "ReduceMean");
@@ -234,11 +234,11 @@ public final class GraphSurgery {
         BackboneSpec spec = sourceSpec(in, model, input, warnings).withOutputName(FEATURES).withFeatureDim(dim)
                 .withModelSha256(null);
         Map<String, String> meta = new LinkedHashMap<>();
-        meta.put(OnnxModels.META_SPEC, SpecJson.toJson(spec));
+        meta.put(OnnxMetadata.SPEC, SpecJson.toJson(spec));
         ModelProto.Builder mb = model.toBuilder().setGraph(pruned).clearMetadataProps();
         OnnxModels.metadata(model).forEach((k, v) -> {
             // A no-top model has no head: drop what described the removed classifier.
-            if (!k.equals(OnnxModels.META_CLASSES) && !k.equals(OnnxModels.META_HEAD)) {
+            if (!k.equals(OnnxMetadata.CLASSES) && !k.equals(OnnxMetadata.HEAD)) {
                 mb.addMetadataProps(ai.onnx.proto.OnnxMl.StringStringEntryProto.newBuilder().setKey(k).setValue(v));
             }
         });
@@ -283,9 +283,9 @@ public final class GraphSurgery {
             if (Files.isRegularFile(sidecar)) {
                 return checkInput(SpecJson.read(sidecar), input, sidecar.toString());
             }
-            Optional<String> meta = OnnxModels.metadata(model, OnnxModels.META_SPEC);
+            Optional<String> meta = OnnxModels.metadata(model, OnnxMetadata.SPEC);
             if (meta.isPresent()) {
-                return checkInput(SpecJson.fromJson(meta.get()), input, in + " metadata " + OnnxModels.META_SPEC);
+                return checkInput(SpecJson.fromJson(meta.get()), input, in + " metadata " + OnnxMetadata.SPEC);
             }
         } catch (IOException | IllegalArgumentException e) {
             throw new ModelException(ModelException.Reason.INVALID_SPEC, "cannot use the spec of " + in + ": "
@@ -310,7 +310,7 @@ public final class GraphSurgery {
         if (s.length == 4 && (s[layout == Layout.NCHW ? 2 : 1] <= 0 || s[layout == Layout.NCHW ? 3 : 2] <= 0)) {
             warnings.add("the input size is not fixed in the model; assumed " + h + "x" + w);
         }
-        warnings.add("no spec sidecar or " + OnnxModels.META_SPEC + " metadata in " + in.getFileName()
+        warnings.add("no spec sidecar or " + OnnxMetadata.SPEC + " metadata in " + in.getFileName()
                 + "; assumed the torch preset (resize 256, crop 224, ImageNet mean/std, RGB). If the model was "
                 + "trained with caffe or tf preprocessing, edit the sidecar's preset");
         return Preset.TORCH.spec(input.getName(), layout, h, w);

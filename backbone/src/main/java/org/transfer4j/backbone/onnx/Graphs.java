@@ -13,7 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
 
 /**
  * Graph-level operations shared by cutting and composing: pruning to the outputs that matter, renaming tensors,

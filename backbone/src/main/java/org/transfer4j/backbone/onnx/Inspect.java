@@ -17,7 +17,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
 
 /**
  * What an ONNX file contains, at a glance: the facts a user needs to feed it (inputs, outputs), to know whether a

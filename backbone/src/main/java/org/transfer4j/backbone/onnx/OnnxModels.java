@@ -25,7 +25,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
 import org.transfer4j.backbone.io.AtomicFiles;
 
 /**
@@ -36,13 +36,6 @@ import org.transfer4j.backbone.io.AtomicFiles;
  * with external data files are refused (the tools here rewrite graphs into a new file, which would orphan them).
  */
 public final class OnnxModels {
-    /** Metadata key holding the backbone spec as JSON (see {@code SpecJson}). */
-    public static final String META_SPEC = "transfer4j.spec";
-    /** Metadata key holding the class names of a composed model as a JSON array. */
-    public static final String META_CLASSES = "transfer4j.classes";
-    /** Metadata key holding the head's provenance as a JSON object. */
-    public static final String META_HEAD = "transfer4j.head";
-
     private OnnxModels() {
     }
 
@@ -217,18 +210,28 @@ public final class OnnxModels {
      * The array is copied once into the proto.
      */
     public static TensorProto floatTensor(String name, long[] dims, float[] data) {
+        byte[] bytes = new byte[Math.multiplyExact(data.length, Float.BYTES)];
+        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(data);
+        return rawTensor(name, dims, data.length, TensorProto.DataType.FLOAT_VALUE, bytes);
+    }
+
+    /** An int64 initializer (shapes, pads) stored as little-endian raw_data. */
+    public static TensorProto longTensor(String name, long[] dims, long[] data) {
+        byte[] bytes = new byte[Math.multiplyExact(data.length, Long.BYTES)];
+        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().put(data);
+        return rawTensor(name, dims, data.length, TensorProto.DataType.INT64_VALUE, bytes);
+    }
+
+    private static TensorProto rawTensor(String name, long[] dims, int count, int dataType, byte[] bytes) {
         long n = 1;
         for (long d : dims) {
             n *= d;
         }
-        if (n != data.length) {
-            throw new IllegalArgumentException("tensor '" + name + "' has " + data.length + " values for shape "
+        if (n != count) {
+            throw new IllegalArgumentException("tensor '" + name + "' has " + count + " values for shape "
                     + java.util.Arrays.toString(dims) + " (" + n + " expected)");
         }
-        byte[] bytes = new byte[Math.multiplyExact(data.length, Float.BYTES)];
-        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(data);
-        TensorProto.Builder b = TensorProto.newBuilder().setName(name)
-                .setDataType(TensorProto.DataType.FLOAT_VALUE)
+        TensorProto.Builder b = TensorProto.newBuilder().setName(name).setDataType(dataType)
                 .setRawData(UnsafeByteOperations.unsafeWrap(bytes));
         for (long d : dims) {
             b.addDims(d);

@@ -40,7 +40,22 @@ public enum OnnxOps implements ONNXOperator {
     /** Permutes axes, e.g. NHWC to NCHW with perm [0,3,1,2]. */
     TRANSPOSE("Transpose", 1, 0, 1, attr("perm", AttributeType.INTS)),
     /** Matrix product with numpy broadcasting (Keras Dense exports as MatMul + Add). */
-    MAT_MUL("MatMul", 2, 0, 1);
+    MAT_MUL("MatMul", 2, 0, 1),
+    /** Pads with a constant (default 0); inputs data, int64 pads [x1_begin, x2_begin, ..., x1_end, ...], value. */
+    PAD("Pad", 2, 1, 1, attr("mode", AttributeType.STRING)),
+    /** Clamps to [min, max]; both bounds are optional scalar inputs (attributes before opset 11). */
+    CLIP("Clip", 1, 2, 1),
+    /** Hyperbolic tangent. */
+    TANH("Tanh", 1, 0, 1),
+    /** Reshapes to the int64 shape input; 0 copies the input's dimension, -1 is inferred. */
+    RESHAPE("Reshape", 2, 0, 1, attr("allowzero", AttributeType.INT)),
+    /** Average pooling; {@code count_include_pad} 0 (the default) leaves padding out of each average. */
+    AVERAGE_POOL("AveragePool", 1, 0, 1,
+            mandatory("kernel_shape", AttributeType.INTS), attr("strides", AttributeType.INTS),
+            attr("pads", AttributeType.INTS), attr("ceil_mode", AttributeType.INT),
+            attr("count_include_pad", AttributeType.INT), attr("auto_pad", AttributeType.STRING)),
+    /** Maximum over all spatial positions: [N,C,H,W] to [N,C,1,1]. */
+    GLOBAL_MAX_POOL("GlobalMaxPool", 1, 0, 1);
 
     /** The ai.onnx opset these definitions follow. */
     public static final int OPSET = 13;

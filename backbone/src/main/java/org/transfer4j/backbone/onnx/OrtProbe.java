@@ -20,7 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
 
 /**
  * Asks ONNX Runtime what the graph itself cannot say: the shapes and element types of intermediate tensors (most

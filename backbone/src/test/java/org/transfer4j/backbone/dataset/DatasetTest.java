@@ -46,6 +46,39 @@ class DatasetTest {
     }
 
     @Test
+    void splitFoldersTakenForClassesAreRefusedAndOneSplitNameIsAWarning() throws Exception {
+        touch("data/train/ants/a.jpg");
+        touch("data/val/ants/b.jpg");
+        DatasetException e = assertThrows(DatasetException.class, () -> Dataset.fromFolder(tmp.resolve("data")));
+        assertEquals(DatasetException.Reason.SPLIT_FOLDERS, e.reason());
+        assertTrue(e.getMessage().contains(tmp.resolve("data/train").toAbsolutePath().toString()), e.getMessage());
+        touch("other/cats/a.jpg");
+        touch("other/Test/b.jpg");
+        Dataset ds = Dataset.fromFolder(tmp.resolve("other"));
+        assertEquals(1, ds.warnings().size(), ds.warnings().toString());
+        assertTrue(ds.warnings().get(0).startsWith("class folder 'Test' in "), ds.warnings().get(0));
+        touch("data/train/bees/c.jpg");
+        assertEquals(List.of(), Dataset.fromFolder(tmp.resolve("data/train")).warnings());
+    }
+
+    @Test
+    void directoryLinksOutOfTheClassOrUpTheTreeAreNotFollowedButLinksInsideAre() throws Exception {
+        touch("links/a/own.jpg");
+        touch("links/a/inner/x.jpg");
+        touch("links/b/ok.jpg");
+        Files.createSymbolicLink(tmp.resolve("links/a/loop"), Path.of(".."));
+        Files.createSymbolicLink(tmp.resolve("links/a/sibling"), Path.of("../b"));
+        Files.createSymbolicLink(tmp.resolve("links/a/inner/up"), Path.of(".."));
+        Files.createSymbolicLink(tmp.resolve("links/a/alias"), Path.of("inner"));
+        // a/inner/up is met twice: directly and through a/alias.
+        Dataset ds = Dataset.fromFolder(tmp.resolve("links"));
+        assertEquals(List.of("a/alias/x.jpg", "a/inner/x.jpg", "a/own.jpg", "b/ok.jpg"),
+                ds.images().stream().map(LabeledImage::relativePath).toList());
+        assertEquals(1, ds.warnings().size(), ds.warnings().toString());
+        assertTrue(ds.warnings().get(0).startsWith("did not follow 4 symbolic links"), ds.warnings().get(0));
+    }
+
+    @Test
     void emptyClassFolderIsAnErrorNamingIt() throws Exception {
         touch("root/cats/a.jpg");
         touch("root/dogs/a.jpg");

@@ -15,8 +15,9 @@ import java.nio.file.Path;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.transfer4j.backbone.ModelException;
-import org.transfer4j.backbone.ModelException.Reason;
+import org.transfer4j.ModelException;
+import org.transfer4j.ModelException.Reason;
+import org.transfer4j.backbone.onnx.OnnxMetadata;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.backbone.spec.ChannelOrder;
 import org.transfer4j.backbone.spec.Layout;
@@ -178,7 +179,7 @@ class BackboneTest {
     @Test
     void specRoundTripsThroughModelMetadata() throws Exception {
         BackboneSpec tf = Preset.TF.spec("image", Layout.NCHW, 8, 8).withOutputName("features");
-        Path m = TinyModels.builder().metadata(SpecResolver.METADATA_KEY, SpecJson.toJson(tf))
+        Path m = TinyModels.builder().metadata(OnnxMetadata.SPEC, SpecJson.toJson(tf))
                 .write(dir.resolve("meta.onnx"));
         try (Backbone b = Backbone.load(m, CPU)) {
             assertEquals(SpecResolver.Source.METADATA, b.specResolution().source());
@@ -190,7 +191,7 @@ class BackboneTest {
     @Test
     void sidecarBeatsMetadataAndOptionsBeatBoth() throws Exception {
         BackboneSpec tf = Preset.TF.spec("image", Layout.NCHW, 8, 8);
-        Path m = TinyModels.builder().metadata(SpecResolver.METADATA_KEY, SpecJson.toJson(tf))
+        Path m = TinyModels.builder().metadata(OnnxMetadata.SPEC, SpecJson.toJson(tf))
                 .write(dir.resolve("both.onnx"));
         Files.writeString(dir.resolve("both.json"), "{\"preset\":\"caffe\"}");
         try (Backbone b = Backbone.load(m, CPU)) {

@@ -170,7 +170,7 @@ class SharedModelsTest {
     @Test
     void lightResnet50WithoutASpecSaysWhichOutputsItHas() throws Exception {
         Path model = SharedData.require("models/light-resnet50/light_resnet50-features.onnx");
-        var e = org.junit.jupiter.api.Assertions.assertThrows(org.transfer4j.backbone.ModelException.class,
+        var e = org.junit.jupiter.api.Assertions.assertThrows(org.transfer4j.ModelException.class,
                 () -> Backbone.load(model, CPU));
         assertTrue(e.getMessage().contains("pooled_features: FLOAT[1,2048]")
                 && e.getMessage().contains("gpu_0/softmax_1"), e.getMessage());

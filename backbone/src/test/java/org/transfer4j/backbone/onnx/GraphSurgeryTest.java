@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
 import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.onnx.OnnxTestModels.Ending;
 import org.transfer4j.backbone.spec.BackboneSpec;
@@ -76,7 +76,7 @@ class GraphSurgeryTest {
         assertFalse(r.warnings().isEmpty(), "an assumed preset must be pointed out");
         // The spec is also embedded (without the hash, which cannot be inside the file it hashes).
         BackboneSpec embedded = SpecJson.fromJson(OnnxModels.metadata(OnnxModels.load(notop),
-                OnnxModels.META_SPEC).orElseThrow());
+                OnnxMetadata.SPEC).orElseThrow());
         assertNull(embedded.modelSha256());
         assertTrue(embedded.samePreprocessing(spec));
     }

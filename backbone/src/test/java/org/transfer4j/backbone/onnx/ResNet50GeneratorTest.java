@@ -101,7 +101,7 @@ class ResNet50GeneratorTest {
 
     @Test
     void carriesItsSpecInMetadataAndSidecar() throws Exception {
-        BackboneSpec meta = SpecJson.fromJson(OnnxModels.metadata(model, OnnxModels.META_SPEC).orElseThrow());
+        BackboneSpec meta = SpecJson.fromJson(OnnxModels.metadata(model, OnnxMetadata.SPEC).orElseThrow());
         assertEquals("torch", meta.preset());
         assertEquals("input", meta.inputName());
         assertEquals(2048, meta.featureDim());
@@ -109,7 +109,7 @@ class ResNet50GeneratorTest {
         BackboneSpec sidecar = SpecJson.read(dir.resolve("resnet50-generated.json"));
         assertEquals(written, sidecar);
         assertEquals(Hashes.sha256(file), sidecar.modelSha256());
-        assertTrue(OnnxModels.metadata(model, ResNet50Generator.META_GENERATOR).orElseThrow().contains("\"seed\":42"));
+        assertTrue(OnnxModels.metadata(model, OnnxMetadata.GENERATOR).orElseThrow().contains("\"seed\":42"));
     }
 
     @Test

@@ -22,7 +22,7 @@ import org.tribuo.provenance.ModelProvenance;
 import org.tribuo.provenance.impl.EmptyDatasetProvenance;
 import org.tribuo.provenance.impl.EmptyTrainerProvenance;
 import org.transfer4j.head.HeadWeights;
-import org.transfer4j.head.inference.JavaHead;
+import org.transfer4j.inference.JavaHead;
 
 /**
  * A transfer4j head seen as a Tribuo classification model, so Tribuo's evaluators (and anything else that takes a

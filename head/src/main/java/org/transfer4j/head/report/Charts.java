@@ -35,6 +35,10 @@ public final class Charts {
     private Charts() {
     }
 
+    /** Loss: reds; accuracy: blues, so the two panels cannot be confused; validation dashed, training solid. */
+    private static final Color LOSS = new Color(0xc6, 0x28, 0x28);
+    private static final Color ACCURACY = new Color(0x15, 0x65, 0xc0);
+
     /** Loss (top) and accuracy (bottom) per epoch, training and validation, with the best epoch marked. */
     public static byte[] curves(List<EpochStats> history, int bestEpoch) throws IOException {
         XYSeries trainLoss = new XYSeries("training loss");
@@ -53,23 +57,26 @@ public final class Charts {
         epochs.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
         CombinedDomainXYPlot plot = new CombinedDomainXYPlot(epochs);
         plot.setGap(12);
-        plot.add(linePlot("loss", new XYSeriesCollection(trainLoss), valLoss, bestEpoch), 1);
-        XYPlot acc = linePlot("accuracy", new XYSeriesCollection(trainAcc), valAcc, bestEpoch);
+        plot.add(linePlot("loss", new XYSeriesCollection(trainLoss), valLoss, bestEpoch, LOSS), 1);
+        XYPlot acc = linePlot("accuracy", new XYSeriesCollection(trainAcc), valAcc, bestEpoch, ACCURACY);
         plot.add(acc, 1);
         JFreeChart chart = new JFreeChart("Training curves", JFreeChart.DEFAULT_TITLE_FONT, plot, true);
         chart.setBackgroundPaint(Color.WHITE);
         return png(chart, 800, 600);
     }
 
-    private static XYPlot linePlot(String yLabel, XYSeriesCollection data, XYSeries val, int bestEpoch) {
+    private static XYPlot linePlot(String yLabel, XYSeriesCollection data, XYSeries val, int bestEpoch,
+                                   Color colour) {
         if (val.getItemCount() > 0) {
             data.addSeries(val);
         }
         XYLineAndShapeRenderer r = new XYLineAndShapeRenderer(true, true);
-        r.setSeriesPaint(0, new Color(0x1f, 0x77, 0xb4));
-        r.setSeriesPaint(1, new Color(0xff, 0x7f, 0x0e));
+        r.setSeriesPaint(0, colour);
+        r.setSeriesPaint(1, colour.brighter());
         r.setSeriesStroke(0, new BasicStroke(2f));
-        r.setSeriesStroke(1, new BasicStroke(2f));
+        r.setSeriesStroke(1, new BasicStroke(2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 1f,
+                new float[] {7f, 4f}, 0f));
+        r.setSeriesShape(1, new java.awt.geom.Rectangle2D.Double(-3, -3, 6, 6));
         NumberAxis y = new NumberAxis(yLabel);
         y.setAutoRangeIncludesZero(false);
         XYPlot p = new XYPlot(data, null, y, r);
@@ -80,6 +87,9 @@ public final class Charts {
             ValueMarker m = new ValueMarker(bestEpoch, Color.GRAY, new BasicStroke(1f, BasicStroke.CAP_BUTT,
                     BasicStroke.JOIN_MITER, 1f, new float[] {4f, 4f}, 0f));
             m.setLabel("best");
+            m.setLabelAnchor(org.jfree.chart.ui.RectangleAnchor.TOP_RIGHT);
+            m.setLabelTextAnchor(org.jfree.chart.ui.TextAnchor.TOP_LEFT);
+            m.setLabelOffset(new org.jfree.chart.ui.RectangleInsets(4, 4, 4, 4));
             p.addDomainMarker(m);
         }
         return p;
@@ -112,8 +122,17 @@ public final class Charts {
         for (int t = 0; t < k; t++) {
             reversed[t] = names[k - 1 - t];
         }
-        SymbolAxis x = new SymbolAxis("predicted", names);
-        SymbolAxis y = new SymbolAxis("true", reversed);
+        SymbolAxis x = new SymbolAxis("predicted class", names);
+        SymbolAxis y = new SymbolAxis("true class", reversed);
+        // Class names are the point of the chart: plain bands, large labels, turned only when many.
+        Font labels = new Font(Font.SANS_SERIF, Font.PLAIN, k <= 10 ? 15 : k <= 25 ? 12 : 9);
+        for (SymbolAxis a : new SymbolAxis[] {x, y}) {
+            a.setGridBandsVisible(false);
+            a.setTickLabelFont(labels);
+            a.setLabelFont(new Font(Font.SANS_SERIF, Font.BOLD, 14));
+            a.setTickLabelPaint(Color.BLACK);
+        }
+        x.setVerticalTickLabels(k > 8);
         XYBlockRenderer r = new XYBlockRenderer();
         r.setPaintScale(new BluePaintScale());
         XYPlot plot = new XYPlot(data, x, y, r);

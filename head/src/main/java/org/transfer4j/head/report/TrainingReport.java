@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Function;
 import org.transfer4j.backbone.io.AtomicFiles;
 import org.transfer4j.head.TrainingConfig;
 import org.transfer4j.head.eval.Evaluation;
@@ -21,7 +22,8 @@ import org.transfer4j.head.train.EpochStats;
 /**
  * Writes a training run's reports into the head folder: {@code metrics.json} (machine-readable), {@code
  * misclassified.csv} (path, true, predicted, probability; most confident mistakes first), {@code curves.png},
- * {@code confusion.png} and {@code report.html} which shows them together. Each file is written atomically.
+ * {@code confusion.png} and {@code report.html} which shows them together, with thumbnails of the misclassified
+ * images in {@code thumbs/}: one folder that can be zipped or served as it is. Each file is written atomically.
  */
 public final class TrainingReport {
     public static final String METRICS = "metrics.json";
@@ -29,6 +31,10 @@ public final class TrainingReport {
     public static final String CURVES = "curves.png";
     public static final String CONFUSION = "confusion.png";
     public static final String HTML = "report.html";
+    /** Folder of the misclassified images' thumbnails, beside report.html. */
+    public static final String THUMBS = "thumbs";
+    /** Misclassified rows listed (and given a thumbnail) in report.html; all of them are in misclassified.csv. */
+    static final int LISTED = 50;
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
 
     private TrainingReport() {
@@ -43,10 +49,31 @@ public final class TrainingReport {
      * @param baseline      the logistic-regression baseline, or null when not asked for
      * @param trainCache    where the training rows came from (shown, not read)
      * @param valSource     where the validation rows came from: a cache path or "split of ..."
+     * @param run           what made the report (command, date, backbone, row counts, where images are), or null
      */
     public record Input(List<String> classes, TrainingConfig config, List<EpochStats> history, int bestEpoch,
                         Predictions validation, Evaluation valEval, Evaluation trainEval,
-                        LogisticBaseline.Result baseline, String trainCache, String valSource) {
+                        LogisticBaseline.Result baseline, String trainCache, String valSource, RunInfo run) {
+        public Input(List<String> classes, TrainingConfig config, List<EpochStats> history, int bestEpoch,
+                     Predictions validation, Evaluation valEval, Evaluation trainEval,
+                     LogisticBaseline.Result baseline, String trainCache, String valSource) {
+            this(classes, config, history, bestEpoch, validation, valEval, trainEval, baseline, trainCache,
+                    valSource, null);
+        }
+    }
+
+    /**
+     * The run around the numbers, shown at the top of the report.
+     *
+     * @param command        the command line that produced it (null when made through the library)
+     * @param date           when (ISO-8601)
+     * @param backbone       the backbone file the features came from (null when unknown)
+     * @param backboneSha256 its sha256
+     * @param trainRows      rows trained on (every view of the training images)
+     * @param imageFile      the image file of a validation row's path, for thumbnails (null: no thumbnails)
+     */
+    public record RunInfo(String command, String date, String backbone, String backboneSha256, int trainRows,
+                          Function<String, Path> imageFile) {
     }
 
     /** Writes all five files into {@code dir}. */
@@ -57,7 +84,19 @@ public final class TrainingReport {
         if (in.valEval() != null) {
             AtomicFiles.write(dir.resolve(CONFUSION), Charts.confusion(in.classes(), in.valEval().confusion()));
         }
-        AtomicFiles.writeString(dir.resolve(HTML), html(in));
+        List<String> thumbs = Thumbnails.write(dir.resolve(THUMBS), misclassifiedPaths(in),
+                in.run() == null ? null : in.run().imageFile());
+        AtomicFiles.writeString(dir.resolve(HTML), html(in, thumbs));
+    }
+
+    /** The listed misclassified rows' paths, most confident mistake first. */
+    private static List<String> misclassifiedPaths(Input in) {
+        if (in.validation() == null) {
+            return List.of();
+        }
+        List<Integer> wrong = misclassified(in.validation());
+        return wrong.subList(0, Math.min(LISTED, wrong.size())).stream().map(i -> in.validation().paths().get(i))
+                .toList();
     }
 
     /** The metrics.json tree. */
@@ -158,16 +197,37 @@ public final class TrainingReport {
         return s;
     }
 
-    private static String html(Input in) {
+    private static String html(Input in, List<String> thumbs) {
         StringBuilder h = new StringBuilder();
         h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>transfer4j head report"
                 + "</title>\n<style>body{font-family:sans-serif;max-width:960px;margin:2em auto;color:#222}"
                 + "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;"
-                + "text-align:right}th{background:#f4f4f4}td.l,th.l{text-align:left}img{max-width:100%}</style>"
+                + "text-align:right}th{background:#f4f4f4}td.l,th.l{text-align:left}img{max-width:100%}"
+                + "img.t{height:72px;max-width:120px;vertical-align:middle}dl{display:grid;grid-template-columns:"
+                + "max-content auto;gap:2px 12px}dt{font-weight:bold}dd{margin:0}code{word-break:break-all}</style>"
                 + "</head><body>\n");
-        h.append("<h1>Head training report</h1>\n");
-        h.append("<p>Training rows: <code>").append(esc(in.trainCache())).append("</code><br>Validation: <code>")
-                .append(esc(in.valSource())).append("</code></p>\n");
+        h.append("<h1>Head training report</h1>\n<dl>\n");
+        RunInfo run = in.run();
+        if (run != null && run.backbone() != null) {
+            h.append("<dt>backbone</dt><dd><code>").append(esc(Path.of(run.backbone()).getFileName().toString()))
+                    .append("</code> (sha256 <code>").append(esc(prefix(run.backboneSha256()))).append("</code>)</dd>\n");
+        }
+        h.append("<dt>training</dt><dd><code>").append(esc(in.trainCache())).append("</code>");
+        if (run != null) {
+            h.append(" — ").append(run.trainRows()).append(" rows");
+        }
+        h.append("</dd>\n<dt>validation</dt><dd><code>").append(esc(in.valSource())).append("</code>");
+        if (in.validation() != null) {
+            h.append(" — ").append(in.validation().size()).append(" rows");
+        }
+        h.append("</dd>\n");
+        if (run != null) {
+            h.append("<dt>date</dt><dd>").append(esc(run.date())).append("</dd>\n");
+            if (run.command() != null) {
+                h.append("<dt>command</dt><dd><code>").append(esc(run.command())).append("</code></dd>\n");
+            }
+        }
+        h.append("</dl>\n");
         Evaluation v = in.valEval();
         h.append("<table><tr><th class=\"l\">model</th><th>val accuracy</th><th>val macro F1</th><th>val loss</th>"
                 + "<th>train accuracy</th></tr>\n");
@@ -199,11 +259,20 @@ public final class TrainingReport {
             List<Integer> wrong = misclassified(in.validation());
             h.append("<h2>Misclassified (").append(wrong.size()).append(", most confident first; all in <a href=\"")
                     .append(MISCLASSIFIED).append("\">").append(MISCLASSIFIED).append("</a>)</h2>\n");
-            h.append("<table><tr><th class=\"l\">path</th><th class=\"l\">true</th><th class=\"l\">predicted</th>"
-                    + "<th>probability</th></tr>\n");
+            h.append("<table><tr><th class=\"l\">image</th><th class=\"l\">path</th><th class=\"l\">true</th>"
+                    + "<th class=\"l\">predicted</th><th>probability</th></tr>\n");
             Predictions p = in.validation();
-            for (int i : wrong.subList(0, Math.min(50, wrong.size()))) {
-                h.append("<tr><td class=\"l\">").append(esc(p.paths().get(i))).append("</td><td class=\"l\">")
+            List<Integer> listed = wrong.subList(0, Math.min(LISTED, wrong.size()));
+            for (int n = 0; n < listed.size(); n++) {
+                int i = listed.get(n);
+                String thumb = n < thumbs.size() ? thumbs.get(n) : null;
+                h.append("<tr><td class=\"l\">");
+                if (thumb != null) {
+                    String src = esc(THUMBS + "/" + thumb);
+                    h.append("<a href=\"").append(src).append("\"><img class=\"t\" src=\"").append(src)
+                            .append("\" alt=\"").append(esc(p.paths().get(i))).append("\"></a>");
+                }
+                h.append("</td><td class=\"l\">").append(esc(p.paths().get(i))).append("</td><td class=\"l\">")
                         .append(esc(p.classes().get(p.labels()[i]))).append("</td><td class=\"l\">")
                         .append(esc(p.classes().get(p.predicted(i)))).append("</td><td>")
                         .append(fmt(p.probability(i, p.predicted(i)))).append("</td></tr>\n");
@@ -213,6 +282,10 @@ public final class TrainingReport {
         h.append("<h2>Training options</h2>\n<pre>").append(esc(GSON.toJson(in.config()))).append("</pre>\n");
         h.append("</body></html>\n");
         return h.toString();
+    }
+
+    private static String prefix(String sha) {
+        return sha == null ? "unknown" : sha.substring(0, Math.min(12, sha.length())) + "…";
     }
 
     private static String fmt(double v) {

@@ -10,10 +10,11 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
-import org.transfer4j.backbone.ModelException;
-import org.transfer4j.backbone.Transfer4jException;
+import org.transfer4j.ModelException;
+import org.transfer4j.Transfer4jException;
 import org.transfer4j.backbone.cache.CacheReader;
 import org.transfer4j.backbone.cache.FeatureRows;
+import org.transfer4j.backbone.onnx.OnnxMetadata;
 import org.transfer4j.backbone.onnx.OnnxModels;
 import org.transfer4j.head.HeadFiles;
 import org.transfer4j.head.HeadInfo;
@@ -21,7 +22,7 @@ import org.transfer4j.head.Provenance;
 import org.transfer4j.head.TrainingConfig;
 import org.transfer4j.head.eval.Evaluation;
 import org.transfer4j.head.eval.LogisticBaseline;
-import org.transfer4j.head.inference.Composer;
+import org.transfer4j.head.compose.Composer;
 import org.transfer4j.head.report.TrainingReport;
 
 /**
@@ -41,6 +42,8 @@ public final class HeadTrainingRun {
     private final boolean resume;
     private final boolean baseline;
     private final TrainingListener listener;
+    private final boolean overwrite;
+    private final String command;
 
     private HeadTrainingRun(Builder b) {
         this.trainCache = b.trainCache;
@@ -50,6 +53,8 @@ public final class HeadTrainingRun {
         this.resume = b.resume;
         this.baseline = b.baseline;
         this.listener = b.listener;
+        this.overwrite = b.overwrite;
+        this.command = b.command;
     }
 
     public static Builder builder(Path trainCache, Path out, TrainingConfig config) {
@@ -65,6 +70,8 @@ public final class HeadTrainingRun {
         private boolean resume;
         private boolean baseline;
         private TrainingListener listener = s -> { };
+        private boolean overwrite;
+        private String command;
 
         private Builder(Path trainCache, Path out, TrainingConfig config) {
             this.trainCache = Objects.requireNonNull(trainCache, "trainCache");
@@ -86,6 +93,21 @@ public final class HeadTrainingRun {
         /** Also train Tribuo's logistic regression on the same rows and report it. */
         public Builder optBaseline(boolean b) {
             this.baseline = b;
+            return this;
+        }
+
+        /**
+         * Replace a head already in the output folder (default: refuse it, unless resuming, so a second run cannot
+         * silently destroy a trained head).
+         */
+        public Builder optOverwrite(boolean o) {
+            this.overwrite = o;
+            return this;
+        }
+
+        /** The command line that started this run, shown in report.html (e.g. {@code java -jar train-head.jar ...}). */
+        public Builder optCommand(String c) {
+            this.command = c;
             return this;
         }
 
@@ -138,7 +160,7 @@ public final class HeadTrainingRun {
         try {
             // Composer hashes the backbone and refuses one that is not the head's; no second hash here.
             Composer.compose(backbone, head.weights(),
-                    Map.of(OnnxModels.META_HEAD, HeadFiles.metadataJson(head.weights(), head.info())), model);
+                    Map.of(OnnxMetadata.HEAD, HeadFiles.metadataJson(head.weights(), head.info())), model);
         } catch (ModelException e) {
             // The file was replaced since extraction (another model, or no model at all): not this head's backbone.
             if (e.reason() != ModelException.Reason.INCOMPATIBLE && e.reason() != ModelException.Reason.INVALID_MODEL) {
@@ -151,6 +173,11 @@ public final class HeadTrainingRun {
 
     /** Same as {@link #run()} on rows already open (for tests and embedding). */
     public Summary run(FeatureRows train, FeatureRows val) throws Transfer4jException, IOException {
+        if (!overwrite && !resume && Files.exists(out.resolve(HeadFiles.JSON_FILE))) {
+            throw new TrainingException(TrainingException.Reason.OUTPUT_EXISTS, out + " already holds a trained head "
+                    + "(" + HeadFiles.JSON_FILE + "); pass --overwrite to replace it (optOverwrite), --resume to "
+                    + "continue an interrupted run, or another --out");
+        }
         Files.createDirectories(out);
         Path checkpoint = out.resolve(CHECKPOINT);
         HeadTrainer trainer = HeadTrainer.builder(config).optCheckpoint(checkpoint).optResume(resume)
@@ -165,14 +192,28 @@ public final class HeadTrainingRun {
         String valSource = val != null ? String.valueOf(valCache)
                 : r.validation() == null ? "none (--val-split 0)"
                 : "stratified split of " + trainCache + " (" + config.valSplit() + " of each class, by image)";
+        String date = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
         Provenance provenance = new Provenance(trainCache.toString(), r.trainSha256(),
-                valCache == null ? null : valCache.toString(), r.valSha256(), libraries(),
-                Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
+                valCache == null ? null : valCache.toString(), r.valSha256(), libraries(), date);
         TrainingReport.write(out, new TrainingReport.Input(train.classes(), config, r.history(), r.bestEpoch(),
-                r.validation(), valEval, trainEval, base, trainCache.toString(), valSource));
+                r.validation(), valEval, trainEval, base, trainCache.toString(), valSource,
+                runInfo(date, train, val == null ? train : val, r.trainRows().length)));
         HeadFiles.write(out, r.weights(), new HeadInfo(config, r.epochsRun(), r.bestEpoch(), provenance));
         Files.deleteIfExists(checkpoint);
         return new Summary(r, valEval, trainEval, base, out, null);
+    }
+
+    /** The report's header: backbone and where the validation images are (for thumbnails), from the caches. */
+    private TrainingReport.RunInfo runInfo(String date, FeatureRows train, FeatureRows valRows, int trainRows) {
+        String backbone = train instanceof CacheReader c ? c.header().provenance().backboneFile() : null;
+        java.util.function.Function<String, Path> imageFile = null;
+        if (valRows instanceof CacheReader c && c.header().provenance().datasetRoot() != null) {
+            Path source = Path.of(c.header().provenance().datasetRoot());
+            // Relative paths are relative to the image folder, or to a manifest's folder.
+            Path root = "manifest".equals(c.header().provenance().datasetKind()) ? source.getParent() : source;
+            imageFile = rel -> root.resolve(rel);
+        }
+        return new TrainingReport.RunInfo(command, date, backbone, train.spec().modelSha256(), trainRows, imageFile);
     }
 
     /** Versions of the libraries that decide a head's numbers. */

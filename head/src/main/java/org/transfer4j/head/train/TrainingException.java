@@ -1,6 +1,6 @@
 package org.transfer4j.head.train;
 
-import org.transfer4j.backbone.Transfer4jException;
+import org.transfer4j.Transfer4jException;
 
 /** Training cannot start or continue. The message says what is wrong with which input and what to do. */
 public final class TrainingException extends Transfer4jException {
@@ -17,7 +17,9 @@ public final class TrainingException extends Transfer4jException {
         /** The checkpoint cannot be read or belongs to other inputs or options. */
         CHECKPOINT,
         /** The loss became NaN or infinite (learning rate too high, or non-finite features). */
-        DIVERGED
+        DIVERGED,
+        /** The output folder already holds a head and neither overwriting nor resuming was asked for. */
+        OUTPUT_EXISTS
     }
 
     public TrainingException(Reason reason, String message) {

@@ -1,5 +1,5 @@
 /**
- * Training a head on cached features with ND4J: {@link org.transfer4j.head.train.HeadNetwork} (Dense+ReLU+softmax,
+ * API: {@code HeadTrainer} and {@code HeadTrainingRun}; the rest is internal. Training a head on cached features with ND4J: {@link org.transfer4j.head.train.HeadNetwork} (Dense+ReLU+softmax,
  * forward/backward in a workspace), {@link org.transfer4j.head.train.FusedAdamW} (ND4J's Adam arithmetic with
  * decoupled weight decay, as one vectorised Java pass), {@link org.transfer4j.head.train.HeadTrainer} (minibatches,
  * validation, early stopping, checkpoints), {@link org.transfer4j.head.train.HeadTrainingRun} (caches → a head

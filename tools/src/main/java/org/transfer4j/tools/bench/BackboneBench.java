@@ -16,11 +16,12 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import org.transfer4j.backbone.extract.Backbone;
 import org.transfer4j.backbone.extract.BackboneOptions;
-import org.transfer4j.backbone.extract.Device;
 import org.transfer4j.backbone.extract.FeatureExtractor;
 import org.transfer4j.backbone.extract.FeatureSink;
 import org.transfer4j.backbone.extract.ImageTask;
 import org.transfer4j.backbone.image.ImageDecodeException;
+import org.transfer4j.backbone.keras.KerasImporter;
+import org.transfer4j.backbone.onnx.OnnxMetadata;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -32,8 +33,12 @@ import picocli.CommandLine.Option;
 @Command(name = "backbone", mixinStandardHelpOptions = true,
         description = "Backbone inference throughput on random input; prints one JSON line.")
 public final class BackboneBench implements Callable<Integer> {
-    @Option(names = "--backbone", required = true, paramLabel = "MODEL.onnx", description = "The model to run.")
-    Path model;
+    /** The ImageNet ResNet50 that {@code model.jar fetch resnet50-keras} writes (and demo.sh uses). */
+    static final Path DEFAULT_BACKBONE = Path.of("models", "resnet50-keras-notop.onnx");
+
+    @Option(names = "--backbone", paramLabel = "MODEL.onnx",
+            description = "The model to run (default: ${DEFAULT-VALUE}, from model.jar fetch resnet50-keras).")
+    Path model = DEFAULT_BACKBONE;
 
     @Option(names = "--batch", defaultValue = "8", description = "Images per run (default: ${DEFAULT-VALUE}).")
     int batch;
@@ -47,7 +52,8 @@ public final class BackboneBench implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "3", description = "Untimed batches first (default: ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--device", defaultValue = "cpu", description = "auto, cpu, cuda or cuda:N "
+            + "(default: ${DEFAULT-VALUE}, not auto: recorded figures then measure the CPU whatever the build).")
     String device;
 
     @Option(names = "--spinning", defaultValue = "true", arity = "1",
@@ -56,7 +62,8 @@ public final class BackboneBench implements Callable<Integer> {
     boolean spinning;
 
     @Option(names = "--gflop-per-image", paramLabel = "G",
-            description = "Model cost (e.g. 8.17 for ResNet50 at 224); adds achieved GFLOP/s to the output.")
+            description = "Model cost (e.g. 8.17 for torchvision's ResNet50 at 224); adds achieved GFLOP/s to the "
+                    + "output. Default: the count an imported model records in its metadata.")
     Double gflopPerImage;
 
     @Option(names = "--images", paramLabel = "DIR",
@@ -82,13 +89,20 @@ public final class BackboneBench implements Callable<Integer> {
         if (warmup < 0) {
             throw new IllegalArgumentException("--warmup is " + warmup + "; allowed: >= 0");
         }
-        BackboneOptions.Builder ob = BackboneOptions.builder().optDevice(Device.parse(device))
+        BackboneOptions.Builder ob = BackboneOptions.builder().optDevice(org.transfer4j.tools.Cli.device(device))
                 .optAllowSpinning(spinning && images == null);
         if (threads != null) {
             ob.optIntraOpThreads(threads);
         }
         config.forEach(ob::optSessionConfig);
         BackboneOptions opts = ob.build();
+        if (!Files.exists(model) && model.equals(DEFAULT_BACKBONE)) {
+            throw new IllegalArgumentException("no --backbone given and the default " + DEFAULT_BACKBONE + " is not "
+                    + "here; run 'java -jar tools/target/model.jar fetch resnet50-keras' or pass --backbone M.onnx");
+        }
+        if (gflopPerImage == null) {
+            gflopPerImage = KerasImporter.recordedGflopPerImage(OnnxMetadata.read(model)).orElse(null);
+        }
         long t0 = System.nanoTime();
         try (Backbone b = Backbone.load(model, opts)) {
             double loadS = (System.nanoTime() - t0) / 1e9;

@@ -16,17 +16,18 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
 import org.transfer4j.backbone.extract.Backbone;
 import org.transfer4j.backbone.extract.BackboneOptions;
 import org.transfer4j.backbone.extract.Device;
 import org.transfer4j.backbone.image.RgbImage;
 import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.onnx.Graphs;
+import org.transfer4j.backbone.onnx.OnnxMetadata;
 import org.transfer4j.backbone.onnx.OnnxModels;
 import org.transfer4j.backbone.preprocess.Preprocessor;
-import org.transfer4j.head.inference.Composer;
-import org.transfer4j.head.inference.Predictor;
+import org.transfer4j.head.compose.Composer;
+import org.transfer4j.inference.Predictor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -63,7 +64,8 @@ public final class PredictBench implements Callable<Integer> {
     @Option(names = "--threads", description = "ORT intra-op threads (default: available processors).")
     Integer threads;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--device", defaultValue = "cpu", description = "auto, cpu, cuda or cuda:N "
+            + "(default: ${DEFAULT-VALUE}, not auto: recorded figures then measure the CPU whatever the build).")
     String device;
 
     // Off by default: the two sessions run alternately, and a session's idle threads spinning after its run steal
@@ -80,7 +82,7 @@ public final class PredictBench implements Callable<Integer> {
         if (warmup < 0) {
             throw new IllegalArgumentException("--warmup is " + warmup + "; allowed: >= 0");
         }
-        Device dev = Device.parse(device);
+        Device dev = org.transfer4j.tools.Cli.device(device);
         int nThreads = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         Path tmp = null;
         try (Predictor composed = Predictor.builder(model).optDevice(dev).optThreads(nThreads)
@@ -207,7 +209,7 @@ public final class PredictBench implements Callable<Integer> {
     /** The backbone file the composer recorded, if it sits beside the model unchanged; else null. */
     private Path besideModel() throws ModelException, java.io.IOException {
         Map<String, String> meta = OnnxModels.metadata(OnnxModels.load(model));
-        String composed = meta.get(Composer.META_COMPOSED);
+        String composed = meta.get(OnnxMetadata.COMPOSED);
         if (composed == null) {
             return null;
         }
@@ -228,9 +230,9 @@ public final class PredictBench implements Callable<Integer> {
     static void prunedToFeatures(Path composedModel, Path out) throws ModelException, java.io.IOException {
         ModelProto m = OnnxModels.load(composedModel);
         GraphProto g = m.getGraph();
-        ValueInfoProto features = g.getOutputList().stream().filter(v -> v.getName().equals(Composer.FEATURES))
+        ValueInfoProto features = g.getOutputList().stream().filter(v -> v.getName().equals(OnnxMetadata.FEATURES_OUTPUT))
                 .findFirst().orElseThrow(() -> new ModelException(ModelException.Reason.INCOMPATIBLE, composedModel
-                        + " has no '" + Composer.FEATURES + "' output to prune to; give the backbone with --backbone"));
+                        + " has no '" + OnnxMetadata.FEATURES_OUTPUT + "' output to prune to; give the backbone with --backbone"));
         OnnxModels.save(m.toBuilder().setGraph(Graphs.prune(g, List.of(features))).build(), out);
     }
 

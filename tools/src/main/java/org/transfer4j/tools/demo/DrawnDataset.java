@@ -17,13 +17,13 @@ import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.Locale;
 import java.util.SplittableRandom;
-import java.util.stream.Stream;
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageWriteParam;
 import javax.imageio.ImageWriter;
 import javax.imageio.stream.ImageOutputStream;
 import javax.imageio.stream.MemoryCacheImageOutputStream;
+import org.transfer4j.backbone.io.FileTrees;
 
 /**
  * A small labelled image set drawn with Java2D, so the demo needs no download: four classes, each a pattern in its own
@@ -188,7 +188,7 @@ public final class DrawnDataset {
                 if (!overwrite) {
                     throw new IOException(p + " already exists; remove it or pass --overwrite to draw the set again");
                 }
-                deleteTree(p);
+                FileTrees.deleteTree(p);
             }
         }
         int held = heldCount(perClass, heldoutFraction);
@@ -212,14 +212,6 @@ public final class DrawnDataset {
             }
         }
         return new Summary(out, classes.length, nTrain, nHeld);
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        try (Stream<Path> s = Files.walk(root)) {
-            for (Iterator<Path> it = s.sorted(java.util.Comparator.reverseOrder()).iterator(); it.hasNext(); ) {
-                Files.delete(it.next());
-            }
-        }
     }
 
     /** A well-mixed seed per image (SplitMix64 finaliser), so neighbouring indices give unrelated streams. */

@@ -24,8 +24,11 @@ public final class Progress implements FeatureSink, AutoCloseable {
     private final long intervalNanos;
     private final long start = System.nanoTime();
     private long lastLine = start;
+    private long lastDone = start;
     private int done;
     private int failedTasks;
+    private int warmupTasks;
+    private long warmEnd;
 
     /**
      * @param terminal  draw a bar (true) or print plain lines to {@code plain} (false)
@@ -61,6 +64,10 @@ public final class Progress implements FeatureSink, AutoCloseable {
 
     private void step() {
         done++;
+        lastDone = System.nanoTime();
+        if (done == warmupTasks) {
+            warmEnd = lastDone;
+        }
         if (bar != null) {
             bar.step();
             if (failedTasks > 0) {
@@ -80,6 +87,31 @@ public final class Progress implements FeatureSink, AutoCloseable {
                             (total - done) / rate) : ""));
             plain.flush();
         }
+    }
+
+    /**
+     * Counts the first {@code tasks} (the first batch: ONNX Runtime's first run allocates its arena and picks kernels,
+     * and no decoding overlaps it yet) as warm-up, left out of {@link #steadyImagesPerSecond}.
+     */
+    public Progress withWarmup(int tasks) {
+        this.warmupTasks = tasks;
+        return this;
+    }
+
+    /**
+     * Images per second after the warm-up tasks; the rate including them when the run had nothing after its warm-up
+     * (a set of one batch).
+     */
+    public double steadyImagesPerSecond() {
+        if (warmEnd == 0 || done <= warmupTasks) {
+            return imagesPerSecond();
+        }
+        return (done - warmupTasks) / Math.max((lastDone - warmEnd) / 1e9, 1e-9);
+    }
+
+    /** Images per second over the whole run, warm-up included. */
+    public double imagesPerSecond() {
+        return done == 0 ? 0 : done / Math.max((lastDone - start) / 1e9, 1e-9);
     }
 
     /** Tasks finished (rows written or failed). */

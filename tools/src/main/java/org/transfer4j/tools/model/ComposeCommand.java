@@ -4,10 +4,11 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
+import org.transfer4j.backbone.onnx.OnnxMetadata;
 import org.transfer4j.backbone.onnx.OnnxModels;
 import org.transfer4j.head.HeadFiles;
-import org.transfer4j.head.inference.Composer;
+import org.transfer4j.head.compose.Composer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -34,7 +35,7 @@ public final class ComposeCommand implements Callable<Integer> {
         HeadFiles.Contents h = HeadFiles.read(head);
         Path target = out != null ? out : head.resolve("model.onnx");
         Composer.ComposedModel c = Composer.compose(backbone, h.weights(),
-                Map.of(OnnxModels.META_HEAD, HeadFiles.metadataJson(h.weights(), h.info())), target);
+                Map.of(OnnxMetadata.HEAD, HeadFiles.metadataJson(h.weights(), h.info())), target);
         System.out.printf("wrote %s: %s (features '%s' [N,%d]) + head (%s) over %d classes %s%n", c.model(),
                 backbone.getFileName(), c.featuresTensor(), c.featureDim(),
                 c.hidden() == 0 ? "softmax" : c.hidden() + " hidden units", c.classes().size(), c.classes());

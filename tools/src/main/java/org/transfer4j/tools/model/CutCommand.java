@@ -3,7 +3,7 @@ package org.transfer4j.tools.model;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
 import org.transfer4j.backbone.onnx.GraphSurgery;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

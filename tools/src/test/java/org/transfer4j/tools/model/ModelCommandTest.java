@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.transfer4j.backbone.io.Hashes;
 import org.transfer4j.backbone.onnx.Inspect;
+import org.transfer4j.backbone.onnx.OnnxMetadata;
 import org.transfer4j.backbone.onnx.OnnxModels;
 import org.transfer4j.backbone.onnx.OnnxTestModels.Ending;
 import org.transfer4j.backbone.onnx.OnnxTestModels;
@@ -76,7 +77,7 @@ class ModelCommandTest {
         Inspect info = Inspect.of(headDir.resolve("model.onnx"));
         assertEquals(List.of("probabilities", "features"), info.outputs().stream().map(Inspect.Tensor::name)
                 .toList());
-        assertTrue(info.metadata().get(OnnxModels.META_HEAD).contains("transfer4j-head"));
+        assertTrue(info.metadata().get(OnnxMetadata.HEAD).contains("transfer4j-head"));
     }
 
     @Test

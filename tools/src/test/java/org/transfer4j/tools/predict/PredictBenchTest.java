@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.head.HeadWeights;
-import org.transfer4j.head.inference.Composer;
+import org.transfer4j.head.compose.Composer;
 import org.transfer4j.testing.TinyModels;
 import org.transfer4j.tools.BenchCommand;
 import org.transfer4j.tools.CliRun;

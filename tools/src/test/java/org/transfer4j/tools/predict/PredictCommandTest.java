@@ -25,7 +25,7 @@ import org.transfer4j.head.HeadFiles;
 import org.transfer4j.head.HeadInfo;
 import org.transfer4j.head.HeadWeights;
 import org.transfer4j.head.TrainingConfig;
-import org.transfer4j.head.inference.Composer;
+import org.transfer4j.head.compose.Composer;
 import org.transfer4j.testing.TinyModels;
 import org.transfer4j.tools.Cli;
 import org.transfer4j.tools.CliRun;

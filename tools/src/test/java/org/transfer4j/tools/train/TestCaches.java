@@ -6,7 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
 import java.util.SplittableRandom;
-import org.transfer4j.backbone.Transfer4jException;
+import org.transfer4j.Transfer4jException;
 import org.transfer4j.backbone.cache.CacheWriter;
 import org.transfer4j.backbone.dataset.Dataset;
 import org.transfer4j.backbone.extract.ImageTask;

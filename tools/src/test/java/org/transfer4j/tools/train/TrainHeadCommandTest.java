@@ -100,8 +100,8 @@ class TrainHeadCommandTest {
         assertTrue(r3.err().contains("another backbone") && r3.err().contains("b".repeat(64)), r3.err());
 
         CliRun r4 = run("--train", train.toString(), "--out", tmp.resolve("w").toString(), "--dropout", "1.5");
-        assertEquals(Cli.EXIT_FAILED, r4.code());
-        assertTrue(r4.err().contains("'dropout' is 1.5"), r4.err());
+        assertEquals(Cli.EXIT_USAGE, r4.code());
+        assertTrue(r4.err().contains("--dropout is 1.5"), r4.err());
 
         CliRun r5 = run("--train", tmp.resolve("missing").toString(), "--out", tmp.resolve("v").toString());
         assertEquals(Cli.EXIT_FAILED, r5.code());
