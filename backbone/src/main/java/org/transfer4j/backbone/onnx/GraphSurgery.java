@@ -261,6 +261,73 @@ public final class GraphSurgery {
                 pruned.getNodeCount(), withSha, warnings);
     }
 
+    /**
+     * A backbone split before its last stage, for fine-tuning: {@code prefix} maps the image to the stage's input
+     * (its only output, named {@code tensor}, NCHW, {@code shape} measured at batch 1), and the nodes of the original
+     * model that read {@code tensor} (directly or through each other) are the stage.
+     */
+    public record StageSplit(ModelProto prefix, String tensor, long[] shape) {
+    }
+
+    /**
+     * Splits {@code model} at the tensor entering its last stage. When {@code tensorOrNull} is null the tensor is
+     * found as a ResNet's: the input of the last strided Conv whose input is read by more than one Conv (the first
+     * block of a ResNet stage reads its input twice: its main branch and its projection shortcut).
+     *
+     * @throws ModelException INCOMPATIBLE when no such tensor exists, or the named one is not computed by the graph
+     */
+    public static StageSplit splitAtStage(ModelProto model, String tensorOrNull, String what) throws ModelException {
+        GraphProto g = model.getGraph();
+        Map<String, Integer> producer = new HashMap<>();
+        Map<String, List<NodeProto>> consumers = new HashMap<>();
+        for (int i = 0; i < g.getNodeCount(); i++) {
+            NodeProto n = g.getNode(i);
+            for (String o : n.getOutputList()) {
+                producer.put(o, i);
+            }
+            for (String in : n.getInputList()) {
+                consumers.computeIfAbsent(in, k -> new ArrayList<>()).add(n);
+            }
+        }
+        String split = tensorOrNull == null ? null : tensorOrNull.trim();
+        if (split == null) {
+            for (NodeProto n : g.getNodeList()) {
+                if (!n.getOpType().equals("Conv") || ints(n, "strides").stream().allMatch(s -> s == 1)) {
+                    continue;
+                }
+                String in = n.getInput(0);
+                long convReaders = consumers.getOrDefault(in, List.of()).stream()
+                        .filter(c -> c.getOpType().equals("Conv")).count();
+                if (convReaders > 1 && producer.containsKey(in)) {
+                    split = in; // the last one in graph (topological) order wins
+                }
+            }
+            if (split == null) {
+                throw new ModelException(ModelException.Reason.INCOMPATIBLE, "no tensor in " + what + " is read by "
+                        + "a strided Conv and a second Conv (a ResNet stage's first block); name the tensor entering "
+                        + "the last stage explicitly");
+            }
+        } else if (!producer.containsKey(split)) {
+            throw new ModelException(ModelException.Reason.INCOMPATIBLE, "no node in " + what + " produces a tensor "
+                    + "named '" + split + "'" + (isInputOrWeight(g, split) ? " (it is an input or a weight)" : "")
+                    + "; name the tensor entering the last stage");
+        }
+        long[] shape = OrtProbe.probe(model, List.of(split), what).get(split).shape();
+        if (shape.length != 4) {
+            throw new ModelException(ModelException.Reason.INCOMPATIBLE, "tensor '" + split + "' in " + what
+                    + " has shape " + java.util.Arrays.toString(shape) + "; a stage input is NCHW feature maps");
+        }
+        ValueInfoProto input = Graphs.imageInput(model, what);
+        List<ai.onnx.proto.OnnxMl.TensorShapeProto.Dimension> dims = new ArrayList<>();
+        dims.add(Graphs.batchDim(input));
+        for (int i = 1; i < 4; i++) {
+            dims.add(OnnxModels.dim(shape[i]));
+        }
+        ValueInfoProto out = OnnxModels.tensorInfo(split, TensorProto.DataType.FLOAT_VALUE, dims);
+        ModelProto prefix = model.toBuilder().setGraph(Graphs.prune(g, List.of(out))).build();
+        return new StageSplit(prefix, split, shape);
+    }
+
     private static NodeProto node(OnnxOps op, String name, List<String> inputs, String output,
                                   Map<String, Object> attrs) {
         // Built through Tribuo's operator definitions, which check arity and attribute types; the node name is then

@@ -29,7 +29,7 @@ import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.transfer4j.backbone.ModelException;
+import org.transfer4j.ModelException;
 
 class StageGraphTest {
     private static final int C = 4;
@@ -53,7 +53,7 @@ class StageGraphTest {
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(13)).build();
     }
 
-    private static String bottleneck(GraphProto.Builder g, Random r, String name, String x, int in, int mid, int out,
+    static String bottleneck(GraphProto.Builder g, Random r, String name, String x, int in, int mid, int out,
                                      int stride, boolean project) {
         String a = conv(g, r, name + ".c1", x, in, mid, 1, 1);
         g.addNode(node("Relu", name + ".r1", List.of(a), a + "_r"));
@@ -85,7 +85,7 @@ class StageGraphTest {
         return name + "_y";
     }
 
-    private static NodeProto node(String op, String name, List<String> in, String out) {
+    static NodeProto node(String op, String name, List<String> in, String out) {
         return NodeProto.newBuilder().setOpType(op).setName(name).addAllInput(in).addOutput(out).build();
     }
 
@@ -108,7 +108,7 @@ class StageGraphTest {
         return t.build();
     }
 
-    private static ValueInfoProto value(String name, long... dims) {
+    static ValueInfoProto value(String name, long... dims) {
         TensorShapeProto.Builder s = TensorShapeProto.newBuilder();
         for (long d : dims) {
             s.addDim(d < 0 ? TensorShapeProto.Dimension.newBuilder().setDimParam("N").build()
@@ -225,7 +225,7 @@ class StageGraphTest {
         assertTrue(moved > 1e-3, "the tuned weights changed the features: " + moved);
     }
 
-    private static float[] run(ModelProto model, float[] input, int n) throws Exception {
+    static float[] run(ModelProto model, float[] input, int n) throws Exception {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (OrtSession s = env.createSession(model.toByteArray());
              OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(input), new long[] {n, C, HW, HW});
