@@ -328,6 +328,55 @@ public final class GraphSurgery {
         return new StageSplit(prefix, split, shape);
     }
 
+    /**
+     * What {@code extract.jar --maps} runs: the backbone's prefix up to its last stage ({@link #splitAtStage}), with
+     * the stage input flattened to a {@code features} [N, C*H*W] output so that the feature extractor and cache store
+     * it as rows, written to {@code out} (with its spec sidecar, whose sha256 is {@code out}'s).
+     *
+     * @param chw the stage input's shape without the batch axis, to unflatten the rows
+     */
+    public record MapsPrefix(Path model, String tensor, int[] chw, BackboneSpec spec) {
+    }
+
+    /** Writes the maps prefix of {@code in} to {@code out}; see {@link MapsPrefix}. */
+    public static MapsPrefix writeMapsPrefix(Path in, Path out, String tensorOrNull) throws ModelException,
+            IOException {
+        ModelProto model = OnnxModels.load(in);
+        OnnxModels.requireEmbeddedData(model, in);
+        String what = in.toString();
+        StageSplit split = splitAtStage(model, tensorOrNull, what);
+        ValueInfoProto input = Graphs.imageInput(model, what);
+        long dimL = split.shape()[1] * split.shape()[2] * split.shape()[3];
+        if (dimL > Integer.MAX_VALUE / 2) {
+            throw new ModelException(ModelException.Reason.INCOMPATIBLE, "the stage input '" + split.tensor()
+                    + "' of " + what + " has " + dimL + " values per image; too many to cache as rows");
+        }
+        int dim = (int) dimL;
+        GraphProto.Builder gb = split.prefix().getGraph().toBuilder().clearOutput();
+        Set<String> names = Graphs.allNames(gb.build());
+        gb.addNode(node(OnnxOps.FLATTEN, Graphs.uniqueName("transfer4j_maps_flatten", names),
+                List.of(split.tensor()), FEATURES, Map.of("axis", 1)));
+        gb.addOutput(OnnxModels.tensorInfo(FEATURES, TensorProto.DataType.FLOAT_VALUE,
+                List.of(Graphs.batchDim(input), OnnxModels.dim(dim))));
+        List<String> warnings = new ArrayList<>();
+        BackboneSpec spec = sourceSpec(in, model, input, warnings).withOutputName(FEATURES).withFeatureDim(dim)
+                .withModelSha256(null);
+        ModelProto.Builder mb = model.toBuilder().setGraph(gb).clearMetadataProps();
+        OnnxModels.metadata(model).forEach((k, v) -> {
+            if (!k.equals(OnnxMetadata.CLASSES) && !k.equals(OnnxMetadata.HEAD) && !k.equals(OnnxMetadata.SPEC)) {
+                mb.addMetadataProps(ai.onnx.proto.OnnxMl.StringStringEntryProto.newBuilder().setKey(k).setValue(v));
+            }
+        });
+        mb.setDocString("The prefix of " + in.getFileName() + " up to its last stage's input '" + split.tensor()
+                + "', flattened to 'features' [N," + dim + "] (transfer4j extract --maps).");
+        ModelProto prefix = OnnxModels.withMetadata(mb.build(), Map.of(OnnxMetadata.SPEC, SpecJson.toJson(spec)));
+        OnnxModels.save(prefix, out);
+        BackboneSpec withSha = spec.withModelSha256(Hashes.sha256(out));
+        SpecJson.write(withSha, sidecarOf(out));
+        int[] chw = {(int) split.shape()[1], (int) split.shape()[2], (int) split.shape()[3]};
+        return new MapsPrefix(out, split.tensor(), chw, withSha);
+    }
+
     private static NodeProto node(OnnxOps op, String name, List<String> inputs, String output,
                                   Map<String, Object> attrs) {
         // Built through Tribuo's operator definitions, which check arity and attribute types; the node name is then

@@ -4,16 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.transfer4j.testing.TinyResNet.bottleneck;
+import static org.transfer4j.testing.TinyResNet.node;
+import static org.transfer4j.testing.TinyResNet.value;
 
-import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
-import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
-import ai.onnx.proto.OnnxMl.TensorShapeProto;
-import ai.onnx.proto.OnnxMl.TypeProto;
-import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
@@ -30,6 +28,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.transfer4j.ModelException;
+
 
 class StageGraphTest {
     private static final int C = 4;
@@ -51,72 +50,6 @@ class StageGraphTest {
         g.addOutput(value("features", -1, 8));
         return ModelProto.newBuilder().setIrVersion(8).setGraph(g)
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(13)).build();
-    }
-
-    static String bottleneck(GraphProto.Builder g, Random r, String name, String x, int in, int mid, int out,
-                                     int stride, boolean project) {
-        String a = conv(g, r, name + ".c1", x, in, mid, 1, 1);
-        g.addNode(node("Relu", name + ".r1", List.of(a), a + "_r"));
-        String b = conv(g, r, name + ".c2", a + "_r", mid, mid, 3, stride);
-        g.addNode(node("Relu", name + ".r2", List.of(b), b + "_r"));
-        String c = conv(g, r, name + ".c3", b + "_r", mid, out, 1, 1);
-        String shortcut = project ? conv(g, r, name + ".ds", x, in, out, 1, stride) : x;
-        g.addNode(node("Add", name + ".add", List.of(c, shortcut), name + "_sum"));
-        g.addNode(node("Relu", name + ".r3", List.of(name + "_sum"), name + "_out"));
-        return name + "_out";
-    }
-
-    private static String conv(GraphProto.Builder g, Random r, String name, String x, int in, int out, int k,
-                               int stride) {
-        float[] w = new float[out * in * k * k];
-        for (int i = 0; i < w.length; i++) {
-            w[i] = (float) (r.nextGaussian() * Math.sqrt(2.0 / (in * k * k)));
-        }
-        float[] b = new float[out];
-        for (int i = 0; i < out; i++) {
-            b[i] = (float) (0.1 * r.nextGaussian());
-        }
-        g.addInitializer(tensor(name + ".w", w, out, in, k, k));
-        g.addInitializer(tensor(name + ".b", b, out));
-        int p = k / 2;
-        g.addNode(node("Conv", name, List.of(x, name + ".w", name + ".b"), name + "_y").toBuilder()
-                .addAttribute(ints("kernel_shape", k, k)).addAttribute(ints("strides", stride, stride))
-                .addAttribute(ints("pads", p, p, p, p)).build());
-        return name + "_y";
-    }
-
-    static NodeProto node(String op, String name, List<String> in, String out) {
-        return NodeProto.newBuilder().setOpType(op).setName(name).addAllInput(in).addOutput(out).build();
-    }
-
-    private static AttributeProto ints(String name, long... v) {
-        AttributeProto.Builder a = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
-        for (long x : v) {
-            a.addInts(x);
-        }
-        return a.build();
-    }
-
-    private static TensorProto tensor(String name, float[] v, long... dims) {
-        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.FLOAT.getNumber());
-        for (long d : dims) {
-            t.addDims(d);
-        }
-        for (float f : v) {
-            t.addFloatData(f);
-        }
-        return t.build();
-    }
-
-    static ValueInfoProto value(String name, long... dims) {
-        TensorShapeProto.Builder s = TensorShapeProto.newBuilder();
-        for (long d : dims) {
-            s.addDim(d < 0 ? TensorShapeProto.Dimension.newBuilder().setDimParam("N").build()
-                    : TensorShapeProto.Dimension.newBuilder().setDimValue(d).build());
-        }
-        return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder().setTensorType(
-                TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT.getNumber()).setShape(s)))
-                .build();
     }
 
     @Test

@@ -21,6 +21,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.transfer4j.ModelException;
 import org.transfer4j.backbone.onnx.GraphSurgery;
+import org.transfer4j.testing.TinyResNet;
 
 /** GraphSurgery.splitAtStage on a two-stage tiny ResNet: prefix (ONNX Runtime) then stage (SameDiff) = whole model. */
 class StageSplitTest {
@@ -31,14 +32,14 @@ class StageSplitTest {
     static ModelProto twoStageResNet(long seed) {
         Random r = new Random(seed);
         GraphProto.Builder g = GraphProto.newBuilder().setName("two-stage");
-        g.addNode(StageGraphTest.node("Relu", "stem", List.of("input"), "x0"));
-        String a = StageGraphTest.bottleneck(g, r, "a0", "x0", C, 2, C, 2, true);
-        String x = StageGraphTest.bottleneck(g, r, "b0", a, C, 2, 8, 2, true);
-        x = StageGraphTest.bottleneck(g, r, "b1", x, 8, 2, 8, 1, false);
-        g.addNode(StageGraphTest.node("GlobalAveragePool", "gap", List.of(x), "pooled"));
-        g.addNode(StageGraphTest.node("Flatten", "flatten", List.of("pooled"), "features"));
-        g.addInput(StageGraphTest.value("input", -1, C, HW, HW));
-        g.addOutput(StageGraphTest.value("features", -1, 8));
+        g.addNode(TinyResNet.node("Relu", "stem", List.of("input"), "x0"));
+        String a = TinyResNet.bottleneck(g, r, "a0", "x0", C, 2, C, 2, true);
+        String x = TinyResNet.bottleneck(g, r, "b0", a, C, 2, 8, 2, true);
+        x = TinyResNet.bottleneck(g, r, "b1", x, 8, 2, 8, 1, false);
+        g.addNode(TinyResNet.node("GlobalAveragePool", "gap", List.of(x), "pooled"));
+        g.addNode(TinyResNet.node("Flatten", "flatten", List.of("pooled"), "features"));
+        g.addInput(TinyResNet.value("input", -1, C, HW, HW));
+        g.addOutput(TinyResNet.value("features", -1, 8));
         return ModelProto.newBuilder().setIrVersion(8).setGraph(g)
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(13)).build();
     }
@@ -78,7 +79,7 @@ class StageSplitTest {
         assertTrue(e.getMessage().contains("'nope'"), e.getMessage());
         ModelException none = assertThrows(ModelException.class,
                 () -> GraphSurgery.splitAtStage(StageGraphTest.tinyResNet(1).toBuilder().setGraph(
-                        model.getGraph().toBuilder().clearNode().addNode(StageGraphTest.node("Relu", "only",
+                        model.getGraph().toBuilder().clearNode().addNode(TinyResNet.node("Relu", "only",
                                 List.of("input"), "features"))).build(), null, "plain"));
         assertTrue(none.getMessage().contains("strided Conv"), none.getMessage());
     }
