@@ -16,6 +16,7 @@ import org.transfer4j.backbone.extract.Backbone;
 import org.transfer4j.backbone.extract.BackboneOptions;
 import org.transfer4j.backbone.extract.FeatureExtractor;
 import org.transfer4j.backbone.image.ImageDecoder;
+import org.transfer4j.backbone.onnx.GraphSurgery;
 import org.transfer4j.tools.extract.Progress;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -89,9 +90,25 @@ public final class ExtractCommand implements Callable<Integer> {
             description = "Seed of the augmented views (default: ${DEFAULT-VALUE}, as in train-head).")
     long seed;
 
-    @Option(names = "--dtype", paramLabel = "f32|f16", defaultValue = "f32",
-            description = "Stored value type: f32 (default) or f16 (half the disk, ~3 significant digits).")
+    @Option(names = "--dtype", paramLabel = "f32|f16",
+            description = "Stored value type: f32 (default; f16 with --maps) or f16 (half the disk, ~3 significant "
+                    + "digits).")
     String dtype;
+
+    @Option(names = "--maps", description = "Cache the feature maps entering the backbone's last stage (e.g. "
+            + "1024x14x14 for ResNet50) instead of pooled features, for train-head --fine-tune. The backbone's "
+            + "prefix is written next to the cache, as CACHE" + MAPS_PREFIX_SUFFIX + ".")
+    boolean maps;
+
+    @Option(names = "--split", paramLabel = "TENSOR", description = "With --maps: the tensor entering the last "
+            + "stage (default: found for ResNet-style backbones).")
+    String split;
+
+    /**
+     * The prefix model extract --maps runs is written next to the cache folder with this suffix (the cache folder
+     * holds only cache files; the header's backbone_file names the prefix).
+     */
+    public static final String MAPS_PREFIX_SUFFIX = ".maps-prefix.onnx";
 
     @Option(names = "--overwrite", description = "Discard an existing cache in --out (e.g. of another backbone).")
     boolean overwrite;
@@ -109,7 +126,20 @@ public final class ExtractCommand implements Callable<Integer> {
         PrintWriter out = command.commandLine().getOut();
         PrintWriter err = command.commandLine().getErr();
         validate();
-        Dtype type = Cli.parse(command, "--dtype", () -> Dtype.parse(dtype));
+        Dtype type = Cli.parse(command, "--dtype", () -> Dtype.parse(dtype != null ? dtype : maps ? "f16" : "f32"));
+        Path modelFile = backbone;
+        int[] tensorShape = {};
+        if (maps) {
+            Path absolute = this.out.toAbsolutePath().normalize();
+            java.nio.file.Files.createDirectories(absolute.getParent());
+            GraphSurgery.MapsPrefix prefix = GraphSurgery.writeMapsPrefix(backbone,
+                    absolute.resolveSibling(absolute.getFileName() + MAPS_PREFIX_SUFFIX), split);
+            modelFile = prefix.model();
+            tensorShape = prefix.chw();
+            err.println("extract: --maps caches '" + prefix.tensor() + "' " + java.util.Arrays.toString(prefix.chw())
+                    + " (CHW) of " + backbone);
+            err.flush();
+        }
         Dataset dataset = source.images != null ? Dataset.fromFolder(source.images)
                 : Dataset.fromManifest(source.manifest);
         dataset.warnings().forEach(w -> err.println("warning: " + w));
@@ -128,10 +158,10 @@ public final class ExtractCommand implements Callable<Integer> {
         int processed;
         double rate;
         double rateWithWarmup;
-        try (Backbone model = Backbone.load(backbone, opts.build());
+        try (Backbone model = Backbone.load(modelFile, opts.build());
                 CacheWriter writer = CacheWriter.builder(this.out, model.spec())
                         .optDtype(type).optOverwrite(overwrite).optCommitEveryRows(batch)
-                        .optBackboneFile(model.modelPath()).open()) {
+                        .optBackboneFile(model.modelPath()).optTensorShape(tensorShape).open()) {
             plan = writer.update(dataset, augment, seed);
             if (!json) {
                 out.println(String.format(Locale.ROOT,
@@ -231,6 +261,10 @@ public final class ExtractCommand implements Callable<Integer> {
         Cli.range(command, "--batch", batch, 1, 4096, "1..4096");
         Cli.range(command, "--threads", threads, 0, 1024, "0 (automatic) or 1..1024");
         Cli.range(command, "--augment", augment, 0, 1000, "0..1000");
+        if (split != null && !maps) {
+            throw new picocli.CommandLine.ParameterException(command.commandLine(), "--split " + split
+                    + " names the tensor --maps caches; add --maps or drop --split");
+        }
         if (!java.nio.file.Files.isRegularFile(backbone)) {
             throw new ModelException(ModelException.Reason.NOT_FOUND, "backbone model " + backbone
                     + " not found; pass the .onnx file of a no-top backbone with --backbone");

@@ -21,12 +21,19 @@ import org.transfer4j.backbone.spec.SpecJson;
  * @param rowsPerShard  rows per shard file; row {@code i} lives in shard {@code i / rowsPerShard}
  * @param classes       class names, sorted; row labels are stored by name and indexed into this list
  * @param provenance    where the rows came from
+ * @param tensorShape   the shape of one row when it is a tensor (feature maps, e.g. [1024, 14, 14] in CHW order,
+ *                      written by {@code extract --maps}); empty for pooled feature vectors
  */
 public record CacheHeader(int formatVersion, String toolVersion, BackboneSpec spec, Dtype dtype, int rowsPerShard,
-        List<String> classes, Provenance provenance) {
+        List<String> classes, Provenance provenance, List<Integer> tensorShape) {
 
-    /** The one format this code reads and writes; see FORMAT.md. */
+    /** The format of caches of feature vectors (no {@code tensor_shape}); see FORMAT.md. */
     public static final int FORMAT_VERSION = 1;
+    /**
+     * The format of caches whose rows are tensors ({@code tensor_shape} present): a new number so that readers that
+     * predate the field refuse them instead of taking feature maps for vectors. Vector caches stay version 1.
+     */
+    public static final int MAPS_FORMAT_VERSION = 2;
     /** The value of the {@code "format"} key, so a stray header.json of some other program is not taken for ours. */
     public static final String FORMAT_NAME = "transfer4j-feature-cache";
 
@@ -50,8 +57,28 @@ public record CacheHeader(int formatVersion, String toolVersion, BackboneSpec sp
         }
     }
 
+    /** A header of pooled feature vectors (no tensor shape). */
+    public CacheHeader(int formatVersion, String toolVersion, BackboneSpec spec, Dtype dtype, int rowsPerShard,
+            List<String> classes, Provenance provenance) {
+        this(formatVersion, toolVersion, spec, dtype, rowsPerShard, classes, provenance, List.of());
+    }
+
+    /** The format version a header with this tensor shape is written with. */
+    public static int formatVersionFor(List<Integer> tensorShape) {
+        return tensorShape == null || tensorShape.isEmpty() ? FORMAT_VERSION : MAPS_FORMAT_VERSION;
+    }
+
     public CacheHeader {
         classes = List.copyOf(classes);
+        tensorShape = tensorShape == null ? List.of() : List.copyOf(tensorShape);
+        long product = 1;
+        for (int d : tensorShape) {
+            product *= d;
+        }
+        if (!tensorShape.isEmpty() && product != spec.featureDim()) {
+            throw new IllegalArgumentException("a tensor shape " + tensorShape + " must have featureDim "
+                    + spec.featureDim() + " values, it has " + product);
+        }
         if (spec.modelSha256() == null || spec.featureDim() <= 0) {
             throw new IllegalArgumentException("a cache header needs a spec with model sha256 and feature dim, got "
                     + "sha256=" + spec.modelSha256() + " featureDim=" + spec.featureDim());
@@ -78,6 +105,11 @@ public record CacheHeader(int formatVersion, String toolVersion, BackboneSpec sp
         o.addProperty("tool_version", toolVersion);
         o.addProperty("backbone_sha256", backboneSha256());
         o.addProperty("feature_dim", featureDim());
+        if (!tensorShape.isEmpty()) {
+            JsonArray shape = new JsonArray();
+            tensorShape.forEach(shape::add);
+            o.add("tensor_shape", shape);
+        }
         o.addProperty("dtype", dtype.word());
         o.addProperty("byte_order", "little-endian");
         o.addProperty("rows_per_shard", rowsPerShard);
@@ -108,9 +140,9 @@ public record CacheHeader(int formatVersion, String toolVersion, BackboneSpec sp
                         + " is not a transfer4j feature cache header (no \"format\": \"" + FORMAT_NAME + "\")");
             }
             int version = o.get("format_version").getAsInt();
-            if (version != FORMAT_VERSION) {
+            if (version != FORMAT_VERSION && version != MAPS_FORMAT_VERSION) {
                 throw new CacheException(CacheException.Reason.UNSUPPORTED_VERSION, file + " has cache format version "
-                        + version + "; this transfer4j reads version " + FORMAT_VERSION
+                        + version + "; this transfer4j reads versions " + FORMAT_VERSION + " and " + MAPS_FORMAT_VERSION
                         + ". Use the transfer4j that wrote it, or rebuild the cache with --overwrite");
             }
             BackboneSpec spec = SpecJson.fromTree(o.get("spec"));
@@ -132,8 +164,18 @@ public record CacheHeader(int formatVersion, String toolVersion, BackboneSpec sp
             if (rps <= 0) {
                 throw new CacheException(CacheException.Reason.CORRUPT, file + ": rows_per_shard must be > 0");
             }
+            List<Integer> shape = new ArrayList<>();
+            if (o.has("tensor_shape")) {
+                for (JsonElement e : o.getAsJsonArray("tensor_shape")) {
+                    shape.add(e.getAsInt());
+                }
+            }
+            if (version != formatVersionFor(shape)) {
+                throw new CacheException(CacheException.Reason.CORRUPT, file + ": format_version " + version
+                        + (shape.isEmpty() ? " needs a tensor_shape" : " cannot have a tensor_shape"));
+            }
             return new CacheHeader(version, str(o, "tool_version"), spec, Dtype.parse(o.get("dtype").getAsString()),
-                    rps, classes, prov);
+                    rps, classes, prov, shape);
         } catch (CacheException e) {
             throw e;
         } catch (RuntimeException e) {

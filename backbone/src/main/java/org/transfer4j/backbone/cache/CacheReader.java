@@ -195,6 +195,14 @@ public final class CacheReader implements FeatureRows, AutoCloseable {
         return dim;
     }
 
+    /**
+     * The shape of one row when the rows are tensors (feature maps [C, H, W] from {@code extract --maps}); empty when
+     * they are feature vectors of {@link #featureDim()} values.
+     */
+    public List<Integer> tensorShape() {
+        return header.tensorShape();
+    }
+
     @Override
     public List<String> classes() {
         return header.classes();

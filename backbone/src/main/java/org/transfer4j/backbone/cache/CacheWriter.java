@@ -62,6 +62,8 @@ public final class CacheWriter implements FeatureSink, Closeable {
     private final long commitEveryNanos;
     private final String toolVersion;
     private final Path backboneFile;
+    /** The shape of one row when rows are feature maps (header {@code tensor_shape}); empty for vectors. */
+    private final List<Integer> tensorShape;
     private int rowsPerShard;
 
     private FileChannel lockChannel;
@@ -152,6 +154,7 @@ public final class CacheWriter implements FeatureSink, Closeable {
         private long commitEveryMillis = 2000;
         private String toolVersion = defaultToolVersion();
         private Path backboneFile;
+        private List<Integer> tensorShape = List.of();
 
         private Builder(Path dir, BackboneSpec spec) {
             this.dir = dir;
@@ -198,6 +201,19 @@ public final class CacheWriter implements FeatureSink, Closeable {
             return this;
         }
 
+        /**
+         * Rows are tensors of this shape (e.g. feature maps [C, H, W]) rather than feature vectors: recorded in the
+         * header as {@code tensor_shape} (format version 2). The product must equal the spec's feature dim.
+         */
+        public Builder optTensorShape(int... shape) {
+            List<Integer> s = new ArrayList<>();
+            for (int d : shape) {
+                s.add(d);
+            }
+            this.tensorShape = List.copyOf(s);
+            return this;
+        }
+
         public CacheWriter open() throws CacheException {
             if (dir == null) {
                 throw new IllegalArgumentException("cache folder must be given");
@@ -205,6 +221,12 @@ public final class CacheWriter implements FeatureSink, Closeable {
             if (spec == null || spec.modelSha256() == null || spec.featureDim() <= 0) {
                 throw new IllegalArgumentException("the spec must carry the model sha256 and feature dim, got "
                         + (spec == null ? "null" : "sha256=" + spec.modelSha256() + " featureDim=" + spec.featureDim()));
+            }
+            long values = tensorShape.stream().mapToLong(Integer::longValue).reduce(1, (a, b) -> a * b);
+            if (!tensorShape.isEmpty() && (values != spec.featureDim()
+                    || tensorShape.stream().anyMatch(d -> d <= 0))) {
+                throw new IllegalArgumentException("tensorShape " + tensorShape + " must be positive sizes whose "
+                        + "product is the feature dim " + spec.featureDim());
             }
             if (dtype == null) {
                 throw new IllegalArgumentException("dtype must be f32 or f16");
@@ -245,6 +267,7 @@ public final class CacheWriter implements FeatureSink, Closeable {
         this.commitEveryNanos = b.commitEveryMillis * 1_000_000L;
         this.toolVersion = b.toolVersion;
         this.backboneFile = b.backboneFile;
+        this.tensorShape = b.tensorShape;
         this.rowBuf = ByteBuffer.allocate(Math.min(commitEveryRows, 1024) * rowBytes).order(ByteOrder.LITTLE_ENDIAN);
     }
 
@@ -336,6 +359,10 @@ public final class CacheWriter implements FeatureSink, Closeable {
         }
         if (old.featureDim() != spec.featureDim()) {
             d.add("feature dim " + old.featureDim() + " (this backbone gives " + spec.featureDim() + ")");
+        }
+        if (!old.tensorShape().equals(tensorShape)) {
+            d.add("row shape " + (old.tensorShape().isEmpty() ? "vector" : old.tensorShape()) + " (asked for "
+                    + (tensorShape.isEmpty() ? "vector" : tensorShape) + ")");
         }
         if (old.dtype() != dtype) {
             d.add("dtype " + old.dtype().word() + " (asked for " + dtype.word() + ")");
@@ -559,8 +586,8 @@ public final class CacheWriter implements FeatureSink, Closeable {
                 dataset.kind().word(), seed, augment,
                 header == null || header.provenance().created() == null ? now : header.provenance().created(), now,
                 backboneFile == null ? null : backboneFile.toString());
-        CacheHeader next = new CacheHeader(CacheHeader.FORMAT_VERSION, toolVersion, spec, dtype, rowsPerShard,
-                dataset.classes(), prov);
+        CacheHeader next = new CacheHeader(CacheHeader.formatVersionFor(tensorShape), toolVersion, spec, dtype,
+                rowsPerShard, dataset.classes(), prov, tensorShape);
         try {
             // A new cache gets its header before anything is committed. An existing one commits the drops first:
             // then every committed row's label is in whichever header a crash leaves behind.

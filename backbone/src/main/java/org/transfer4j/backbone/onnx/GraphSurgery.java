@@ -261,6 +261,122 @@ public final class GraphSurgery {
                 pruned.getNodeCount(), withSha, warnings);
     }
 
+    /**
+     * A backbone split before its last stage, for fine-tuning: {@code prefix} maps the image to the stage's input
+     * (its only output, named {@code tensor}, NCHW, {@code shape} measured at batch 1), and the nodes of the original
+     * model that read {@code tensor} (directly or through each other) are the stage.
+     */
+    public record StageSplit(ModelProto prefix, String tensor, long[] shape) {
+    }
+
+    /**
+     * Splits {@code model} at the tensor entering its last stage. When {@code tensorOrNull} is null the tensor is
+     * found as a ResNet's: the input of the last strided Conv whose input is read by more than one Conv (the first
+     * block of a ResNet stage reads its input twice: its main branch and its projection shortcut).
+     *
+     * @throws ModelException INCOMPATIBLE when no such tensor exists, or the named one is not computed by the graph
+     */
+    public static StageSplit splitAtStage(ModelProto model, String tensorOrNull, String what) throws ModelException {
+        GraphProto g = model.getGraph();
+        Map<String, Integer> producer = new HashMap<>();
+        Map<String, List<NodeProto>> consumers = new HashMap<>();
+        for (int i = 0; i < g.getNodeCount(); i++) {
+            NodeProto n = g.getNode(i);
+            for (String o : n.getOutputList()) {
+                producer.put(o, i);
+            }
+            for (String in : n.getInputList()) {
+                consumers.computeIfAbsent(in, k -> new ArrayList<>()).add(n);
+            }
+        }
+        String split = tensorOrNull == null ? null : tensorOrNull.trim();
+        if (split == null) {
+            for (NodeProto n : g.getNodeList()) {
+                if (!n.getOpType().equals("Conv") || ints(n, "strides").stream().allMatch(s -> s == 1)) {
+                    continue;
+                }
+                String in = n.getInput(0);
+                long convReaders = consumers.getOrDefault(in, List.of()).stream()
+                        .filter(c -> c.getOpType().equals("Conv")).count();
+                if (convReaders > 1 && producer.containsKey(in)) {
+                    split = in; // the last one in graph (topological) order wins
+                }
+            }
+            if (split == null) {
+                throw new ModelException(ModelException.Reason.INCOMPATIBLE, "no tensor in " + what + " is read by "
+                        + "a strided Conv and a second Conv (a ResNet stage's first block); name the tensor entering "
+                        + "the last stage explicitly");
+            }
+        } else if (!producer.containsKey(split)) {
+            throw new ModelException(ModelException.Reason.INCOMPATIBLE, "no node in " + what + " produces a tensor "
+                    + "named '" + split + "'" + (isInputOrWeight(g, split) ? " (it is an input or a weight)" : "")
+                    + "; name the tensor entering the last stage");
+        }
+        long[] shape = OrtProbe.probe(model, List.of(split), what).get(split).shape();
+        if (shape.length != 4) {
+            throw new ModelException(ModelException.Reason.INCOMPATIBLE, "tensor '" + split + "' in " + what
+                    + " has shape " + java.util.Arrays.toString(shape) + "; a stage input is NCHW feature maps");
+        }
+        ValueInfoProto input = Graphs.imageInput(model, what);
+        List<ai.onnx.proto.OnnxMl.TensorShapeProto.Dimension> dims = new ArrayList<>();
+        dims.add(Graphs.batchDim(input));
+        for (int i = 1; i < 4; i++) {
+            dims.add(OnnxModels.dim(shape[i]));
+        }
+        ValueInfoProto out = OnnxModels.tensorInfo(split, TensorProto.DataType.FLOAT_VALUE, dims);
+        ModelProto prefix = model.toBuilder().setGraph(Graphs.prune(g, List.of(out))).build();
+        return new StageSplit(prefix, split, shape);
+    }
+
+    /**
+     * What {@code extract.jar --maps} runs: the backbone's prefix up to its last stage ({@link #splitAtStage}), with
+     * the stage input flattened to a {@code features} [N, C*H*W] output so that the feature extractor and cache store
+     * it as rows, written to {@code out} (with its spec sidecar, whose sha256 is {@code out}'s).
+     *
+     * @param chw the stage input's shape without the batch axis, to unflatten the rows
+     */
+    public record MapsPrefix(Path model, String tensor, int[] chw, BackboneSpec spec) {
+    }
+
+    /** Writes the maps prefix of {@code in} to {@code out}; see {@link MapsPrefix}. */
+    public static MapsPrefix writeMapsPrefix(Path in, Path out, String tensorOrNull) throws ModelException,
+            IOException {
+        ModelProto model = OnnxModels.load(in);
+        OnnxModels.requireEmbeddedData(model, in);
+        String what = in.toString();
+        StageSplit split = splitAtStage(model, tensorOrNull, what);
+        ValueInfoProto input = Graphs.imageInput(model, what);
+        long dimL = split.shape()[1] * split.shape()[2] * split.shape()[3];
+        if (dimL > Integer.MAX_VALUE / 2) {
+            throw new ModelException(ModelException.Reason.INCOMPATIBLE, "the stage input '" + split.tensor()
+                    + "' of " + what + " has " + dimL + " values per image; too many to cache as rows");
+        }
+        int dim = (int) dimL;
+        GraphProto.Builder gb = split.prefix().getGraph().toBuilder().clearOutput();
+        Set<String> names = Graphs.allNames(gb.build());
+        gb.addNode(node(OnnxOps.FLATTEN, Graphs.uniqueName("transfer4j_maps_flatten", names),
+                List.of(split.tensor()), FEATURES, Map.of("axis", 1)));
+        gb.addOutput(OnnxModels.tensorInfo(FEATURES, TensorProto.DataType.FLOAT_VALUE,
+                List.of(Graphs.batchDim(input), OnnxModels.dim(dim))));
+        List<String> warnings = new ArrayList<>();
+        BackboneSpec spec = sourceSpec(in, model, input, warnings).withOutputName(FEATURES).withFeatureDim(dim)
+                .withModelSha256(null);
+        ModelProto.Builder mb = model.toBuilder().setGraph(gb).clearMetadataProps();
+        OnnxModels.metadata(model).forEach((k, v) -> {
+            if (!k.equals(OnnxMetadata.CLASSES) && !k.equals(OnnxMetadata.HEAD) && !k.equals(OnnxMetadata.SPEC)) {
+                mb.addMetadataProps(ai.onnx.proto.OnnxMl.StringStringEntryProto.newBuilder().setKey(k).setValue(v));
+            }
+        });
+        mb.setDocString("The prefix of " + in.getFileName() + " up to its last stage's input '" + split.tensor()
+                + "', flattened to 'features' [N," + dim + "] (transfer4j extract --maps).");
+        ModelProto prefix = OnnxModels.withMetadata(mb.build(), Map.of(OnnxMetadata.SPEC, SpecJson.toJson(spec)));
+        OnnxModels.save(prefix, out);
+        BackboneSpec withSha = spec.withModelSha256(Hashes.sha256(out));
+        SpecJson.write(withSha, sidecarOf(out));
+        int[] chw = {(int) split.shape()[1], (int) split.shape()[2], (int) split.shape()[3]};
+        return new MapsPrefix(out, split.tensor(), chw, withSha);
+    }
+
     private static NodeProto node(OnnxOps op, String name, List<String> inputs, String output,
                                   Map<String, Object> attrs) {
         // Built through Tribuo's operator definitions, which check arity and attribute types; the node name is then

@@ -76,10 +76,15 @@ class CacheReaderTest {
         }
         Path header = cache.resolve("header.json");
         String original = Files.readString(header);
-        Files.writeString(header, original.replace("\"format_version\": 1", "\"format_version\": 2"));
+        Files.writeString(header, original.replace("\"format_version\": 1", "\"format_version\": 3"));
         CacheException e = assertThrows(CacheException.class, () -> CacheReader.open(cache));
         assertEquals(CacheException.Reason.UNSUPPORTED_VERSION, e.reason());
-        assertTrue(e.getMessage().contains("version 2"), e.getMessage());
+        assertTrue(e.getMessage().contains("version 3"), e.getMessage());
+        // Version 2 is the feature-maps format: it must say what shape its rows have.
+        Files.writeString(header, original.replace("\"format_version\": 1", "\"format_version\": 2"));
+        e = assertThrows(CacheException.class, () -> CacheReader.open(cache));
+        assertEquals(CacheException.Reason.CORRUPT, e.reason());
+        assertTrue(e.getMessage().contains("needs a tensor_shape"), e.getMessage());
         Files.writeString(header, original);
         Files.write(cache.resolve("rows-000000.f32"), new byte[10]);
         e = assertThrows(CacheException.class, () -> CacheReader.open(cache));
