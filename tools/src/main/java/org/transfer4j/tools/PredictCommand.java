@@ -12,6 +12,7 @@ import org.transfer4j.Transfer4jException;
 import org.transfer4j.backbone.dataset.Dataset;
 import org.transfer4j.backbone.image.ImageDecodeException;
 import org.transfer4j.backbone.image.RgbImage;
+import org.transfer4j.backbone.onnx.OnnxMetadata;
 import org.transfer4j.backbone.onnx.OnnxModels;
 import org.transfer4j.head.train.HeadTrainingRun;
 import org.transfer4j.inference.Prediction;
