@@ -31,18 +31,20 @@ public final class SparkExtraction {
     /**
      * What a run did.
      *
-     * @param rows    output rows (features or failure)
-     * @param failed  rows with a failure reason
-     * @param cache   the cache's counts when imported, else null
+     * @param rows       output rows (features or failure)
+     * @param failed     rows with a failure reason
+     * @param jobSeconds the extraction job (decode, infer, write Parquet), without counting and importing
+     * @param cache      the cache's counts when imported, else null
      */
-    public record Summary(long rows, long failed, CacheWriter.Result cache) {
+    public record Summary(long rows, long failed, double jobSeconds, CacheWriter.Result cache) {
     }
 
     /** Extracts {@code dataset} into Parquet at {@code out} (replaced); no cache. */
     public static Summary toParquet(SparkSession spark, SparkFeatureExtractor fx,
             org.transfer4j.backbone.dataset.Dataset dataset, String out, int augment, long seed, int partitions) {
         Dataset<Row> tasks = SparkImages.of(spark, dataset, augment, seed, partitions);
-        return new Summary(write(fx, tasks, out), failedRows(spark, out), null);
+        double seconds = write(fx, tasks, out);
+        return new Summary(spark.read().parquet(out).count(), failedRows(spark, out), seconds, null);
     }
 
     /**
@@ -59,13 +61,15 @@ public final class SparkExtraction {
             CacheWriter.Plan plan = writer.update(dataset, augment, seed);
             long rows = 0;
             long failed = 0;
+            double seconds = 0;
             if (!plan.tasks().isEmpty()) {
-                rows = write(fx, SparkImages.of(spark, dataset, plan.tasks(), partitions), out);
+                seconds = write(fx, SparkImages.of(spark, dataset, plan.tasks(), partitions), out);
+                rows = spark.read().parquet(out).count();
                 failed = failedRows(spark, out);
                 importRows(spark.read().parquet(out).orderBy(SparkFeatureExtractor.ORDINAL).toLocalIterator(),
                         plan.tasks(), writer);
             }
-            return new Summary(rows, failed, writer.finish());
+            return new Summary(rows, failed, seconds, writer.finish());
         }
     }
 
@@ -92,9 +96,11 @@ public final class SparkExtraction {
         }
     }
 
-    private static long write(SparkFeatureExtractor fx, Dataset<Row> tasks, String out) {
+    /** Runs the job; returns its seconds. */
+    private static double write(SparkFeatureExtractor fx, Dataset<Row> tasks, String out) {
+        long t0 = System.nanoTime();
         fx.extract(tasks).write().mode(SaveMode.Overwrite).parquet(out);
-        return tasks.sparkSession().read().parquet(out).count();
+        return (System.nanoTime() - t0) / 1e9;
     }
 
     private static long failedRows(SparkSession spark, String out) {
