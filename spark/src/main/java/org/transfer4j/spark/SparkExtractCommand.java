@@ -108,11 +108,6 @@ public final class SparkExtractCommand implements Callable<Integer> {
         Dataset dataset = source.images != null ? Dataset.fromFolder(source.images.toAbsolutePath())
                 : Dataset.fromManifest(source.manifest.toAbsolutePath());
         dataset.warnings().forEach(w -> err.println("warning: " + w));
-        SparkFeatureExtractor.Builder fxb = SparkFeatureExtractor.builder(backbone).optBatchSize(batch);
-        if (specFile != null) {
-            fxb.optSpecFile(specFile);
-        }
-        SparkFeatureExtractor fx = fxb.build();
         SparkSession.Builder sb = SparkSession.builder().appName("transfer4j spark-extract");
         if (master != null) {
             sb.master(master);
@@ -123,6 +118,12 @@ public final class SparkExtractCommand implements Callable<Integer> {
         }
         double startup = (System.nanoTime() - start) / 1e9;
         try {
+            // After the session: a model shipped with spark-submit --files is found by name on the driver too.
+            SparkFeatureExtractor.Builder fxb = SparkFeatureExtractor.builder(backbone).optBatchSize(batch);
+            if (specFile != null) {
+                fxb.optSpecFile(specFile);
+            }
+            SparkFeatureExtractor fx = fxb.build();
             int parts = partitions > 0 ? partitions : 4 * spark.sparkContext().defaultParallelism();
             long t0 = System.nanoTime();
             SparkExtraction.Summary s;

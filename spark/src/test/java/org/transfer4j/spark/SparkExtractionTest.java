@@ -153,6 +153,19 @@ class SparkExtractionTest {
         }
     }
 
+    @Test
+    void folderPerClassListsWhatDatasetListsOnAnyHadoopFileSystem() throws Exception {
+        Path images = images(tmp.resolve("listed"), 3);
+        Set<String> expected = Dataset.fromFolder(images).images().stream()
+                .map(im -> im.relativePath() + "|" + im.label()).collect(Collectors.toSet());
+        List<Row> rows = SparkImages.folderPerClass(spark, images.toUri().toString()).collectAsList();
+        Set<String> listed = rows.stream().map(r -> r.<String>getAs("path") + "|" + r.<String>getAs("label"))
+                .collect(Collectors.toSet());
+        assertEquals(expected, listed);
+        assertEquals(Set.of(0L, 1L, 2L, 3L, 4L, 5L, 6L), rows.stream()
+                .map(r -> r.<Long>getAs("ordinal")).collect(Collectors.toSet()));
+    }
+
     private static void assertSameCache(Path a, Path b, float tolerance) throws Exception {
         try (CacheReader x = CacheReader.open(a); CacheReader y = CacheReader.open(b)) {
             assertEquals(x.rowCount(), y.rowCount());
