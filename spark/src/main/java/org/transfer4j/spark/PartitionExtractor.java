@@ -50,7 +50,7 @@ final class PartitionExtractor implements MapPartitionsFunction<Row, Row> {
             List<Row> chunk = new ArrayList<>();
             while (input.hasNext()) {
                 chunk.add(input.next());
-                if (chunk.size() == settings.batchSize() * 4 || !input.hasNext()) {
+                if (chunk.size() == settings.batchSize() * 16 || !input.hasNext()) {
                     run(fx, chunk, temp, conf, out);
                     chunk.clear();
                 }

@@ -70,7 +70,7 @@ public final class SparkExtractCommand implements Callable<Integer> {
     int batch;
 
     @Option(names = "--partitions", paramLabel = "N", defaultValue = "0",
-            description = "Spark partitions; 0 = 4 per default-parallelism slot (default).")
+            description = "Spark partitions; 0 = one per task slot, more for sets over 2048 images per slot (default).")
     int partitions;
 
     @Option(names = "--augment", paramLabel = "K", defaultValue = "0", description = "Augmented views, 0..1000.")
@@ -124,7 +124,11 @@ public final class SparkExtractCommand implements Callable<Integer> {
                 fxb.optSpecFile(specFile);
             }
             SparkFeatureExtractor fx = fxb.build();
-            int parts = partitions > 0 ? partitions : 4 * spark.sparkContext().defaultParallelism();
+            // One partition per task slot, more only for large sets (at most ~2048 tasks each, what a retry costs):
+            // a partition is one FeatureExtractor run, whose decode/inference overlap needs several batches.
+            long n = (long) dataset.images().size() * (augment + 1);
+            int parts = partitions > 0 ? partitions
+                    : (int) Math.max(spark.sparkContext().defaultParallelism(), Math.ceil(n / 2048.0));
             long t0 = System.nanoTime();
             SparkExtraction.Summary s;
             if (cache != null) {
