@@ -14,8 +14,10 @@ import org.transfer4j.backbone.cache.Dtype;
 import org.transfer4j.backbone.dataset.Dataset;
 import org.transfer4j.backbone.extract.Backbone;
 import org.transfer4j.backbone.extract.BackboneOptions;
+import org.transfer4j.backbone.extract.Extraction;
 import org.transfer4j.backbone.extract.FeatureExtractor;
-import org.transfer4j.backbone.image.ImageDecoder;
+import org.transfer4j.backbone.extract.ImageTask;
+import org.transfer4j.backbone.image.ImageDecodeException;
 import org.transfer4j.backbone.onnx.GraphSurgery;
 import org.transfer4j.tools.extract.Progress;
 import picocli.CommandLine.ArgGroup;
@@ -96,7 +98,7 @@ public final class ExtractCommand implements Callable<Integer> {
     String dtype;
 
     @Option(names = "--maps", description = "Cache the feature maps entering the backbone's last stage (e.g. "
-            + "1024x14x14 for ResNet50) instead of pooled features, for train-head --fine-tune. The backbone's "
+            + "1024x14x14 for ResNet50) instead of pooled features, for fine-tuning the last stage. The backbone's "
             + "prefix is written next to the cache, as CACHE" + MAPS_PREFIX_SUFFIX + ".")
     boolean maps;
 
@@ -152,42 +154,43 @@ public final class ExtractCommand implements Callable<Integer> {
         if (specFile != null) {
             opts.optSpecFile(specFile);
         }
-        CacheWriter.Result result;
-        CacheWriter.Plan plan;
+        boolean terminal = System.console() != null;
+        Extraction.Result extraction;
         double extractSeconds;
         int processed;
         double rate;
         double rateWithWarmup;
         try (Backbone model = Backbone.load(modelFile, opts.build());
-                CacheWriter writer = CacheWriter.builder(this.out, model.spec())
-                        .optDtype(type).optOverwrite(overwrite).optCommitEveryRows(batch)
-                        .optBackboneFile(model.modelPath()).optTensorShape(tensorShape).open()) {
-            plan = writer.update(dataset, augment, seed);
-            if (!json) {
-                out.println(String.format(Locale.ROOT,
-                        "extract: %d images in %d classes (%s); %d new, %d changed, %d unchanged, %d removed; "
-                                + "%d tasks to run on %s", plan.images(), dataset.classes().size(),
-                        String.join(", ", dataset.classes()), plan.newImages(), plan.changedImages(),
-                        plan.unchangedImages(), plan.removedImages(), plan.tasks().size(), model));
-                out.flush();
-            }
-            boolean terminal = System.console() != null;
-            try (Progress progress = new Progress(writer, plan.tasks().size(), terminal, System.err, 5000)
-                    .withWarmup(batch)) {
-                if (!plan.tasks().isEmpty()) {
-                    FeatureExtractor.Builder fx = FeatureExtractor.builder(model).optBatchSize(batch)
-                            .optDecoder(ImageDecoder.builder().build());
-                    try (FeatureExtractor extractor = fx.build()) {
-                        extractor.run(plan.tasks(), progress);
+                Progress progress = new Progress(terminal, System.err, 5000).withWarmup(batch)) {
+            Extraction.Listener report = new Extraction.Listener() {
+                @Override
+                public void planned(CacheWriter.Plan plan, Backbone backbone) {
+                    if (!json) {
+                        out.println(String.format(Locale.ROOT,
+                                "extract: %d images in %d classes (%s); %d new, %d changed, %d unchanged, %d removed; "
+                                        + "%d tasks to run on %s", plan.images(), dataset.classes().size(),
+                                String.join(", ", dataset.classes()), plan.newImages(), plan.changedImages(),
+                                plan.unchangedImages(), plan.removedImages(), plan.tasks().size(), backbone));
+                        out.flush();
                     }
+                    progress.planned(plan, backbone);
                 }
-                extractSeconds = progress.seconds();
-                processed = progress.done();
-                rate = progress.steadyImagesPerSecond();
-                rateWithWarmup = progress.imagesPerSecond();
-            }
-            result = writer.finish();
+
+                @Override
+                public void done(ImageTask task, ImageDecodeException failure) {
+                    progress.done(task, failure);
+                }
+            };
+            extraction = Extraction.builder(model, dataset, this.out).optBatchSize(batch).optAugment(augment)
+                    .optSeed(seed).optDtype(type).optOverwrite(overwrite).optTensorShape(tensorShape)
+                    .optListener(report).run();
+            extractSeconds = progress.seconds();
+            processed = progress.done();
+            rate = progress.steadyImagesPerSecond();
+            rateWithWarmup = progress.imagesPerSecond();
         }
+        CacheWriter.Plan plan = extraction.plan();
+        CacheWriter.Result result = extraction.cache();
         List<CacheReader.SameContent> sameContent;
         try (CacheReader reader = CacheReader.open(this.out)) {
             sameContent = reader.sameContentUnderSeveralLabels();

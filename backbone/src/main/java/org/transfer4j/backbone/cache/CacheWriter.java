@@ -84,7 +84,7 @@ public final class CacheWriter implements FeatureSink, Closeable {
     private final List<String> pendingLines = new ArrayList<>();
     private long lastCommit = System.nanoTime();
 
-    private List<Planned> planned;
+    private List<DatasetDiff.Planned> planned;
     private Plan plan;
     private final Set<String> extractedPaths = new HashSet<>();
     private final Set<String> failedPaths = new HashSet<>();
@@ -95,10 +95,6 @@ public final class CacheWriter implements FeatureSink, Closeable {
     private String lastHash;
     private boolean broken;
     private boolean finished;
-
-    /** One task of the current run and what the file looked like when the run was planned. */
-    private record Planned(LabeledImage image, int view, long seed, long size, long mtime) {
-    }
 
     /**
      * What {@link #update} found and will do.
@@ -497,90 +493,15 @@ public final class CacheWriter implements FeatureSink, Closeable {
         run.addProperty("augment", augment);
         run.addProperty("seed", seed);
         pendingLines.add(CacheState.LINE.toJson(run));
-        List<Integer> drops = new ArrayList<>();
-        planned = new ArrayList<>();
-        List<ImageTask> tasks = new ArrayList<>();
-        int fresh = 0;
-        int changed = 0;
-        int unchanged = 0;
-        int missing = 0;
-        for (LabeledImage im : dataset.images()) {
-            String rel = im.relativePath();
-            List<CacheState.Row> existing = live.remove(rel);
-            long size;
-            long mtime;
-            try {
-                BasicFileAttributes a = Files.readAttributes(im.path(), BasicFileAttributes.class);
-                if (!a.isRegularFile()) {
-                    throw new NoSuchFileException(im.path().toString(), null, "not a regular file");
-                }
-                size = a.size();
-                mtime = a.lastModifiedTime().toMillis();
-            } catch (IOException e) {
-                missing++;
-                addFailure(rel, "unreadable", im.path() + ": " + (e instanceof NoSuchFileException n
-                        && n.getReason() == null ? "no such file" : e.getMessage()));
-                if (existing != null) {
-                    existing.forEach(r -> drops.add(r.row()));
-                }
-                continue;
+        DatasetDiff diff = DatasetDiff.compute(live, dataset, augment, seed);
+        planned = diff.planned();
+        for (DatasetDiff.Line l : diff.lines()) {
+            if (l.failedPath() == null) {
+                pendingLines.add(l.json());
+            } else if (failedPaths.add(l.failedPath())) {
+                failuresByReason.computeIfAbsent(l.failReason(), k -> new ArrayList<>()).add(l.failedPath());
+                pendingLines.add(l.json());
             }
-            boolean keep = false;
-            if (existing != null) {
-                CacheState.Row first = existing.get(0);
-                boolean same = first.size() == size && first.mtime() == mtime;
-                if (!same) {
-                    try {
-                        same = Hashes.sha256(im.path()).equals(first.sha256());
-                    } catch (IOException e) {
-                        same = false; // unreadable now: re-extraction will report it
-                    }
-                    if (same) {
-                        JsonObject t = op("touch");
-                        t.addProperty("path", rel);
-                        t.addProperty("size", size);
-                        t.addProperty("mtime", mtime);
-                        pendingLines.add(CacheState.LINE.toJson(t));
-                    }
-                }
-                keep = same && first.label().equals(im.label());
-            }
-            boolean[] have = new boolean[augment + 1];
-            if (keep) {
-                for (CacheState.Row r : existing) {
-                    if (r.view() > augment || r.seed() != ViewSeeds.of(seed, rel, r.view()) || have[r.view()]) {
-                        drops.add(r.row());
-                    } else {
-                        have[r.view()] = true;
-                    }
-                }
-            } else if (existing != null) {
-                existing.forEach(r -> drops.add(r.row()));
-                changed++;
-            } else {
-                fresh++;
-            }
-            boolean any = false;
-            for (int v = 0; v <= augment; v++) {
-                if (!have[v]) {
-                    long vs = ViewSeeds.of(seed, rel, v);
-                    tasks.add(new ImageTask(planned.size(), im.path(), v, vs));
-                    planned.add(new Planned(im, v, vs, size, mtime));
-                    any = true;
-                }
-            }
-            if (!any) {
-                unchanged++;
-            }
-        }
-        int removed = live.size();
-        live.values().forEach(rs -> rs.forEach(r -> drops.add(r.row())));
-        if (!drops.isEmpty()) {
-            JsonObject d = op("drop");
-            JsonArray arr = new JsonArray();
-            drops.stream().sorted().forEach(arr::add);
-            d.add("rows", arr);
-            pendingLines.add(CacheState.LINE.toJson(d));
         }
         CacheHeader.Provenance prov = new CacheHeader.Provenance(dataset.source().toString(),
                 dataset.kind().word(), seed, augment,
@@ -604,25 +525,19 @@ public final class CacheWriter implements FeatureSink, Closeable {
             broken = true;
             throw new CacheException(CacheException.Reason.WRITE_FAILED, writeFailedMessage(e), e);
         }
-        plan = new Plan(List.copyOf(tasks), dataset.images().size(), fresh, changed, unchanged, removed, missing,
-                drops.size());
+        plan = new Plan(diff.tasks(), dataset.images().size(), diff.newImages(), diff.changedImages(),
+                diff.unchangedImages(), diff.removedImages(), diff.missingImages(), diff.droppedRows());
         return plan;
     }
 
     private static JsonObject op(String name) {
-        JsonObject o = new JsonObject();
-        o.addProperty("op", name);
-        return o;
+        return DatasetDiff.op(name);
     }
 
     private void addFailure(String rel, String reason, String message) {
         if (failedPaths.add(rel)) {
             failuresByReason.computeIfAbsent(reason, k -> new ArrayList<>()).add(rel);
-            JsonObject f = op("fail");
-            f.addProperty("path", rel);
-            f.addProperty("reason", reason);
-            f.addProperty("message", message);
-            pendingLines.add(CacheState.LINE.toJson(f));
+            pendingLines.add(DatasetDiff.failLine(rel, reason, message).json());
         }
     }
 
@@ -635,7 +550,7 @@ public final class CacheWriter implements FeatureSink, Closeable {
 
     /** Like {@link #accept(ImageTask, float[])} with the decoder's warnings (e.g. {@code truncated}) for the row. */
     public void accept(ImageTask task, float[] features, List<String> warnings) throws IOException {
-        Planned p = plannedFor(task);
+        DatasetDiff.Planned p = plannedFor(task);
         if (features.length != spec.featureDim()) {
             throw new IllegalArgumentException("features of " + task.path() + " have " + features.length
                     + " values; this cache stores " + spec.featureDim());
@@ -690,12 +605,12 @@ public final class CacheWriter implements FeatureSink, Closeable {
 
     @Override
     public void failed(ImageTask task, ImageDecodeException error) throws IOException {
-        Planned p = plannedFor(task);
+        DatasetDiff.Planned p = plannedFor(task);
         addFailure(p.image().relativePath(), error.reason().name().toLowerCase(Locale.ROOT), error.getMessage());
         maybeCommit();
     }
 
-    private Planned plannedFor(ImageTask task) throws IOException {
+    private DatasetDiff.Planned plannedFor(ImageTask task) throws IOException {
         if (broken) {
             throw new IOException("feature cache " + dir + " stopped after a write error; the committed rows are kept");
         }

@@ -71,6 +71,16 @@ public final class Composer {
     }
 
     /**
+     * Composes {@code backbone} and the head train-head wrote in {@code headDir} into {@code out}, with the head's
+     * provenance as its {@code transfer4j.head} metadata (what {@code model.jar compose} writes).
+     */
+    public static ComposedModel compose(Path backbone, Path headDir, Path out) throws ModelException, IOException {
+        HeadFiles.Contents h = HeadFiles.read(headDir);
+        return compose(backbone, h.weights(), Map.of(OnnxMetadata.HEAD, HeadFiles.metadataJson(h.weights(), h.info())),
+                out);
+    }
+
+    /**
      * Composes {@code backbone} and {@code head} into {@code out} (written atomically).
      *
      * @param extraMetadata more metadata entries, written as given; pass the head's provenance as

@@ -1,28 +1,27 @@
 package org.transfer4j.tools.extract;
 
-import java.io.IOException;
 import java.io.PrintStream;
-import java.util.List;
 import java.util.Locale;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.transfer4j.backbone.cache.CacheWriter;
-import org.transfer4j.backbone.extract.FeatureSink;
+import org.transfer4j.backbone.extract.Backbone;
+import org.transfer4j.backbone.extract.Extraction;
 import org.transfer4j.backbone.extract.ImageTask;
 import org.transfer4j.backbone.image.ImageDecodeException;
 
 /**
- * A {@link FeatureSink} in front of the cache writer that counts results and reports progress: a progress bar when
- * stderr is a terminal, otherwise a plain line every few seconds (logs and CI do not render bars).
+ * Counts an {@link Extraction}'s results and reports progress: a progress bar when stderr is a terminal, otherwise a
+ * plain line every few seconds (logs and CI do not render bars). The count starts when the plan is known.
  */
-public final class Progress implements FeatureSink, AutoCloseable {
-    private final CacheWriter writer;
-    private final int total;
-    private final ProgressBar bar;
+public final class Progress implements Extraction.Listener, AutoCloseable {
+    private final boolean terminal;
     private final PrintStream plain;
     private final long intervalNanos;
-    private final long start = System.nanoTime();
+    private int total;
+    private ProgressBar bar;
+    private long start = System.nanoTime();
     private long lastLine = start;
     private long lastDone = start;
     private int done;
@@ -34,31 +33,27 @@ public final class Progress implements FeatureSink, AutoCloseable {
      * @param terminal  draw a bar (true) or print plain lines to {@code plain} (false)
      * @param intervalMillis how often plain lines are printed
      */
-    public Progress(CacheWriter writer, int total, boolean terminal, PrintStream plain, long intervalMillis) {
-        this.writer = writer;
-        this.total = total;
+    public Progress(boolean terminal, PrintStream plain, long intervalMillis) {
+        this.terminal = terminal;
         this.plain = plain;
         this.intervalNanos = intervalMillis * 1_000_000L;
-        this.bar = terminal && total > 0 ? new ProgressBarBuilder().setTaskName("extract").setInitialMax(total)
+    }
+
+    @Override
+    public void planned(CacheWriter.Plan plan, Backbone backbone) {
+        total = plan.tasks().size();
+        start = System.nanoTime();
+        lastLine = start;
+        lastDone = start;
+        bar = terminal && total > 0 ? new ProgressBarBuilder().setTaskName("extract").setInitialMax(total)
                 .setStyle(ProgressBarStyle.ASCII).setUnit(" img", 1).showSpeed().build() : null;
     }
 
     @Override
-    public void accept(ImageTask task, float[] features) throws IOException {
-        writer.accept(task, features);
-        step();
-    }
-
-    /** Forwards decoder warnings (e.g. {@code truncated}) so they reach errors.jsonl. */
-    public void accept(ImageTask task, float[] features, List<String> warnings) throws IOException {
-        writer.accept(task, features, warnings);
-        step();
-    }
-
-    @Override
-    public void failed(ImageTask task, ImageDecodeException error) throws IOException {
-        writer.failed(task, error);
-        failedTasks++;
+    public void done(ImageTask task, ImageDecodeException failure) {
+        if (failure != null) {
+            failedTasks++;
+        }
         step();
     }
 

@@ -2,10 +2,8 @@ package org.transfer4j.tools.model;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import org.transfer4j.ModelException;
-import org.transfer4j.backbone.onnx.OnnxMetadata;
 import org.transfer4j.backbone.onnx.OnnxModels;
 import org.transfer4j.head.HeadFiles;
 import org.transfer4j.head.compose.Composer;
@@ -32,10 +30,8 @@ public final class ComposeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws ModelException, IOException {
-        HeadFiles.Contents h = HeadFiles.read(head);
         Path target = out != null ? out : head.resolve("model.onnx");
-        Composer.ComposedModel c = Composer.compose(backbone, h.weights(),
-                Map.of(OnnxMetadata.HEAD, HeadFiles.metadataJson(h.weights(), h.info())), target);
+        Composer.ComposedModel c = Composer.compose(backbone, head, target);
         System.out.printf("wrote %s: %s (features '%s' [N,%d]) + head (%s) over %d classes %s%n", c.model(),
                 backbone.getFileName(), c.featuresTensor(), c.featureDim(),
                 c.hidden() == 0 ? "softmax" : c.hidden() + " hidden units", c.classes().size(), c.classes());
