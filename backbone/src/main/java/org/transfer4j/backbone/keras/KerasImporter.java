@@ -64,6 +64,8 @@ public final class KerasImporter {
      * exports node for node.
      */
     public static final Layout DEFAULT_LAYOUT = Layout.NCHW;
+    /** The import record's member holding GFLOP per image (written by the import, read by benchmarks). */
+    private static final String GFLOP_KEY = "gflopPerImage";
 
     private static final int MAX_CALL_DEPTH = 12;
 
@@ -143,17 +145,16 @@ public final class KerasImporter {
      * a model's {@value OnnxMetadata#IMPORT} metadata, for benchmarks that report achieved GFLOP/s; empty for models
      * that were not imported or whose record lacks it.
      */
-    public static java.util.Optional<Double> recordedGflopPerImage(Map<String, String> metadata) {
+    public static Optional<Double> recordedGflopPerImage(Map<String, String> metadata) {
         String json = metadata.get(OnnxMetadata.IMPORT);
         if (json == null) {
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
         try {
-            com.google.gson.JsonElement g = com.google.gson.JsonParser.parseString(json).getAsJsonObject()
-                    .get("gflopPerImage");
-            return g == null ? java.util.Optional.empty() : java.util.Optional.of(Double.parseDouble(g.getAsString()));
+            JsonElement g = JsonParser.parseString(json).getAsJsonObject().get(GFLOP_KEY);
+            return g == null ? Optional.empty() : Optional.of(Double.parseDouble(g.getAsString()));
         } catch (RuntimeException e) {
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
     }
 
@@ -451,7 +452,7 @@ public final class KerasImporter {
         p.addProperty("presetChosenBy", presetChosenBy);
         p.addProperty("featureDim", Integer.toString(dim));
         p.addProperty("classes", Integer.toString(classes));
-        p.addProperty("gflopPerImage", String.format(Locale.ROOT, "%.4f", gflop));
+        p.addProperty(GFLOP_KEY, String.format(Locale.ROOT, "%.4f", gflop));
         return p;
     }
 

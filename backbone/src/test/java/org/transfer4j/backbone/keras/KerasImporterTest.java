@@ -727,6 +727,10 @@ class KerasImporterTest {
         assertTrue(r.toText().contains("no-top: features after 'gap' [N,2]"), r.toText());
         String meta = OnnxModels.metadata(OnnxModels.load(r.model()), OnnxMetadata.IMPORT).orElseThrow();
         assertTrue(meta.contains("\"package\":\"tiny-resnet\""), meta);
+        // What bench.jar backbone reads back to report GFLOP/s; absent for a model without an import record.
+        assertEquals(r.gflopPerImage(), KerasImporter.recordedGflopPerImage(
+                OnnxMetadata.read(r.model())).orElseThrow(), 1e-4);
+        assertTrue(KerasImporter.recordedGflopPerImage(java.util.Map.of()).isEmpty());
 
         Path folder = m.write(dir.resolve("same-as-folder/package/ResNet"), 2);
         ImportResult f = KerasImporter.builder(dir.resolve("same-as-folder")).build()
