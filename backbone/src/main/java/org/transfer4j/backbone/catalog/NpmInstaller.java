@@ -3,8 +3,6 @@ package org.transfer4j.backbone.catalog;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Objects;
 import java.util.function.Consumer;
 import org.transfer4j.ModelException;
@@ -68,32 +66,23 @@ public final class NpmInstaller {
                 classifier = KerasImporter.builder(tgz.tarball()).optFull(true).build()
                         .importTo(staging.resolve(d.classifier()));
             }
-            List<Path> staged = new ArrayList<>(filesOf(backbone));
-            if (classifier != null) {
-                staged.addAll(filesOf(classifier));
-            }
-            for (Path f : staged) {
-                AtomicFiles.moveAtomically(f, modelsDir.resolve(f.getFileName().toString()));
-            }
-            return new Installed(tgz, relocate(backbone, modelsDir), classifier == null ? null
-                    : relocate(classifier, modelsDir));
+            // Both imports are written and checked before either moves, so a failed import leaves models/ as it was.
+            ImportResult installedBackbone = moveInto(backbone, modelsDir);
+            return new Installed(tgz, installedBackbone, classifier == null ? null : moveInto(classifier, modelsDir));
         } finally {
             FileTrees.deleteTree(staging);
         }
     }
 
-    private static List<Path> filesOf(ImportResult r) {
-        List<Path> files = new ArrayList<>();
-        files.add(r.model());
-        if (r.sidecar() != null && Files.exists(r.sidecar())) {
-            files.add(r.sidecar());
-        }
-        return files;
-    }
-
-    private static ImportResult relocate(ImportResult r, Path dir) {
+    /** Moves an import's model (and its sidecar, when written) into {@code dir}; returns it with the new paths. */
+    private static ImportResult moveInto(ImportResult r, Path dir) throws IOException {
         Path model = dir.resolve(r.model().getFileName().toString());
-        return new ImportResult(model, r.sidecar() == null ? null : GraphSurgery.sidecarOf(model), r.spec(),
-                r.classes(), r.provenance(), r.gflopPerImage(), r.cutLayer(), r.warnings());
+        AtomicFiles.moveAtomically(r.model(), model);
+        Path sidecar = r.sidecar() == null ? null : GraphSurgery.sidecarOf(model);
+        if (sidecar != null && Files.exists(r.sidecar())) {
+            AtomicFiles.moveAtomically(r.sidecar(), sidecar);
+        }
+        return new ImportResult(model, sidecar, r.spec(), r.classes(), r.provenance(), r.gflopPerImage(),
+                r.cutLayer(), r.warnings());
     }
 }
