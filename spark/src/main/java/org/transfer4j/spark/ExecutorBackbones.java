@@ -38,7 +38,7 @@ final class ExecutorBackbones {
 
     /**
      * The backbone of {@code sha256}, opened on first use from {@code uri} with the driver's spec and {@code threads}
-     * intra-op threads.
+     * intra-op threads (tasks use 1 and run one lane per task CPU: concurrent runs on one session).
      *
      * @throws ModelException INCOMPATIBLE when the file found here is not the model the job was planned with
      */
@@ -63,6 +63,21 @@ final class ExecutorBackbones {
                 OPEN.put(sha256, b);
             }
             return b;
+        }
+    }
+
+    /**
+     * Keeps a backbone the driver opened for its tasks to share, when the driver is the executor (Spark's local
+     * mode): a second ONNX Runtime session of the same file would only cost time and memory. Closes {@code b} when
+     * one is already open for its sha256.
+     */
+    static void adopt(Backbone b) throws ModelException {
+        Backbone before;
+        synchronized (OPEN) {
+            before = OPEN.putIfAbsent(b.spec().modelSha256(), b);
+        }
+        if (before != null) {
+            b.close();
         }
     }
 

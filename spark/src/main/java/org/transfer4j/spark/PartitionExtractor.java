@@ -29,9 +29,12 @@ final class PartitionExtractor implements MapPartitionsFunction<Row, Row> {
     private static final long serialVersionUID = 1L;
 
     private final SparkFeatureExtractor.Settings settings;
+    /** Where the task's steady-state timing goes; null when nobody asked. */
+    private final TaskClock clock;
 
-    PartitionExtractor(SparkFeatureExtractor.Settings settings) {
+    PartitionExtractor(SparkFeatureExtractor.Settings settings, TaskClock clock) {
         this.settings = settings;
+        this.clock = clock;
     }
 
     @Override
@@ -41,19 +44,24 @@ final class PartitionExtractor implements MapPartitionsFunction<Row, Row> {
             throw new IllegalStateException("injected failure of the first attempt of partition " + ctx.partitionId());
         }
         int cpus = ctx == null ? Runtime.getRuntime().availableProcessors() : Math.max(1, ctx.cpus());
-        Backbone backbone = ExecutorBackbones.get(settings.backboneUri(), settings.sha256(), settings.specJson(), cpus);
+        // One intra-op thread per session and one lane per task CPU, as extract.jar runs on the CPU.
+        Backbone backbone = ExecutorBackbones.get(settings.backboneUri(), settings.sha256(), settings.specJson(), 1);
         List<Row> out = new ArrayList<>();
         Configuration conf = new Configuration();
         Path temp = Files.createTempDirectory("t4j-spark-");
         try (FeatureExtractor fx = FeatureExtractor.builder(backbone).optBatchSize(settings.batchSize())
-                .optDecodeThreads(cpus).optDecoder(ImageDecoder.builder().build()).build()) {
+                .optLanes(cpus).optDecoder(ImageDecoder.builder().build()).build()) {
             List<Row> chunk = new ArrayList<>();
+            Steady steady = new Steady(settings.batchSize());
             while (input.hasNext()) {
                 chunk.add(input.next());
                 if (chunk.size() == settings.batchSize() * 16 || !input.hasNext()) {
-                    run(fx, chunk, temp, conf, out);
+                    run(fx, chunk, temp, conf, out, steady);
                     chunk.clear();
                 }
+            }
+            if (clock != null) {
+                clock.add(steady.rows(), steady.nanos());
             }
         } finally {
             try (var files = Files.list(temp)) {
@@ -66,8 +74,36 @@ final class PartitionExtractor implements MapPartitionsFunction<Row, Row> {
         return out.iterator();
     }
 
-    private static void run(FeatureExtractor fx, List<Row> chunk, Path temp, Configuration conf, List<Row> out)
-            throws Exception {
+    /** Rows after the task's first batch and the time they took (rows come out a batch at a time). */
+    private static final class Steady {
+        private final int batch;
+        private long rows;
+        private long first;
+        private long last;
+
+        Steady(int batch) {
+            this.batch = batch;
+        }
+
+        void row() {
+            long now = System.nanoTime();
+            if (++rows == batch) {
+                first = now;
+            }
+            last = now;
+        }
+
+        long rows() {
+            return first == 0 ? 0 : rows - batch;
+        }
+
+        long nanos() {
+            return first == 0 ? 0 : last - first;
+        }
+    }
+
+    private static void run(FeatureExtractor fx, List<Row> chunk, Path temp, Configuration conf, List<Row> out,
+                            Steady steady) throws Exception {
         List<ImageTask> tasks = new ArrayList<>();
         Row[] byId = chunk.toArray(new Row[0]);
         List<Path> fetched = new ArrayList<>();
@@ -114,6 +150,7 @@ final class PartitionExtractor implements MapPartitionsFunction<Row, Row> {
                 out.add(RowFactory.create(r.getAs(SparkFeatureExtractor.ORDINAL), r.getAs(SparkFeatureExtractor.PATH),
                         r.getAs(SparkFeatureExtractor.LABEL), sha, r.getAs(SparkFeatureExtractor.VIEW), features,
                         warnings.isEmpty() ? null : warnings.toArray(new String[0]), null, null));
+                steady.row();
             }
 
             @Override
@@ -123,6 +160,7 @@ final class PartitionExtractor implements MapPartitionsFunction<Row, Row> {
                 String message = error.getMessage().startsWith(prefix)
                         ? error.getMessage().substring(prefix.length()) : error.getMessage();
                 out.add(failure(byId[(int) task.id()], error.reason().name().toLowerCase(Locale.ROOT), message));
+                steady.row();
             }
         });
         for (Path p : fetched) {

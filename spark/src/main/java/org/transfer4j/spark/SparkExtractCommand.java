@@ -151,6 +151,7 @@ public final class SparkExtractCommand implements Callable<Integer> {
                 o.addProperty("job_seconds", round(s.jobSeconds()));
                 o.addProperty("extract_seconds", round(extractSeconds));
                 o.addProperty("images_per_s", round(rate));
+                o.addProperty("steady_images_per_s", round(s.steadyImagesPerSecond()));
                 o.addProperty("partitions", parts);
                 o.addProperty("out", out);
                 if (s.cache() != null) {
@@ -160,9 +161,10 @@ public final class SparkExtractCommand implements Callable<Integer> {
                 stdout.println(o);
             } else {
                 stdout.println(String.format(Locale.ROOT, "spark-extract: %d rows (%d failed) in %s%s; %.1f images/s "
-                        + "(Spark start-up %.1f s not counted), %.1f s", s.rows(), s.failed(), out,
+                        + "over the job (Spark start-up %.1f s not counted), %.1f after each task's first batch, "
+                        + "%.1f s", s.rows(), s.failed(), out,
                         s.cache() == null ? "" : ", cache " + cache + " now " + s.cache().rows() + " rows", rate,
-                        startup, seconds));
+                        startup, s.steadyImagesPerSecond(), seconds));
             }
             stdout.flush();
             return 0;

@@ -34,17 +34,22 @@ public final class SparkExtraction {
      * @param rows       output rows (features or failure)
      * @param failed     rows with a failure reason
      * @param jobSeconds the extraction job (decode, infer, write Parquet), without counting and importing
+     * @param steadyImagesPerSecond the tasks' rate after each task's first batch (no model loading, no first
+     *                   batch, no job planning: what extract.jar's images/s leaves out too); 0 if unmeasured
      * @param cache      the cache's counts when imported, else null
      */
-    public record Summary(long rows, long failed, double jobSeconds, CacheWriter.Result cache) {
+    public record Summary(long rows, long failed, double jobSeconds, double steadyImagesPerSecond,
+                          CacheWriter.Result cache) {
     }
 
     /** Extracts {@code dataset} into Parquet at {@code out} (replaced); no cache. */
     public static Summary toParquet(SparkSession spark, SparkFeatureExtractor fx,
             org.transfer4j.backbone.dataset.Dataset dataset, String out, int augment, long seed, int partitions) {
         Dataset<Row> tasks = SparkImages.of(spark, dataset, augment, seed, partitions);
-        double seconds = write(fx, tasks, out);
-        return new Summary(spark.read().parquet(out).count(), failedRows(spark, out), seconds, null);
+        TaskClock clock = new TaskClock(spark.sparkContext());
+        double seconds = write(fx, tasks, out, clock);
+        return new Summary(spark.read().parquet(out).count(), failedRows(spark, out), seconds,
+                clock.imagesPerSecond(slots(spark, partitions)), null);
     }
 
     /**
@@ -62,14 +67,16 @@ public final class SparkExtraction {
             long rows = 0;
             long failed = 0;
             double seconds = 0;
+            TaskClock clock = new TaskClock(spark.sparkContext());
             if (!plan.tasks().isEmpty()) {
-                seconds = write(fx, SparkImages.of(spark, dataset, plan.tasks(), partitions), out);
+                seconds = write(fx, SparkImages.of(spark, dataset, plan.tasks(), partitions), out, clock);
                 rows = spark.read().parquet(out).count();
                 failed = failedRows(spark, out);
                 importRows(spark.read().parquet(out).orderBy(SparkFeatureExtractor.ORDINAL).toLocalIterator(),
                         plan.tasks(), writer);
             }
-            return new Summary(rows, failed, seconds, writer.finish());
+            return new Summary(rows, failed, seconds, clock.imagesPerSecond(slots(spark, partitions)),
+                    writer.finish());
         }
     }
 
@@ -97,10 +104,15 @@ public final class SparkExtraction {
     }
 
     /** Runs the job; returns its seconds. */
-    private static double write(SparkFeatureExtractor fx, Dataset<Row> tasks, String out) {
+    private static double write(SparkFeatureExtractor fx, Dataset<Row> tasks, String out, TaskClock clock) {
         long t0 = System.nanoTime();
-        fx.extract(tasks).write().mode(SaveMode.Overwrite).parquet(out);
+        fx.extract(tasks, clock).write().mode(SaveMode.Overwrite).parquet(out);
         return (System.nanoTime() - t0) / 1e9;
+    }
+
+    /** Tasks running at once: the cluster's task slots, at most one per partition. */
+    private static int slots(SparkSession spark, int partitions) {
+        return Math.max(1, Math.min(spark.sparkContext().defaultParallelism(), partitions));
     }
 
     private static long failedRows(SparkSession spark, String out) {

@@ -6,6 +6,7 @@ import java.util.Objects;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.Metadata;
 import org.apache.spark.sql.types.MetadataBuilder;
@@ -20,7 +21,8 @@ import org.transfer4j.backbone.spec.SpecJson;
 
 /**
  * Backbone features of a DataFrame of images on Spark: every executor JVM opens the backbone once (shared by its
- * tasks, ORT intra-op threads = the task's CPUs, closed at JVM exit) and decodes and preprocesses exactly as
+ * tasks, closed at JVM exit; each task runs as many lanes as it has CPUs, a lane decoding a batch and running it with
+ * one ORT thread) and decodes and preprocesses exactly as
  * extract.jar does (same {@code ImageDecoder}, {@code Preprocessor}, spec).
  *
  * <pre>{@code
@@ -112,13 +114,23 @@ public final class SparkFeatureExtractor implements Serializable {
             if (specFile != null) {
                 opts.optSpecFile(specFile);
             }
-            BackboneSpec spec;
-            try (Backbone b = Backbone.load(local, opts.build())) {
-                spec = b.spec();
+            Backbone b = Backbone.load(local, opts.build());
+            BackboneSpec spec = b.spec();
+            if (localSpark()) {
+                // The driver is the executor: its tasks share this session instead of opening a second one.
+                ExecutorBackbones.adopt(b);
+            } else {
+                b.close();
             }
             return new SparkFeatureExtractor(new Settings(backboneUri, spec.modelSha256(), SpecJson.toJson(spec),
                     batchSize, failFirstAttemptOfPartition), spec);
         }
+    }
+
+    /** Whether the active Spark session runs its tasks in this JVM (local mode). */
+    private static boolean localSpark() {
+        var active = SparkSession.getActiveSession();
+        return active.isDefined() && active.get().sparkContext().isLocal();
     }
 
     /** The resolved spec, with the model's sha256 and feature dimension. */
@@ -144,8 +156,13 @@ public final class SparkFeatureExtractor implements Serializable {
 
     /** Lazily maps {@code images} (columns as in the class comment) to feature rows. */
     public Dataset<Row> extract(Dataset<Row> images) {
+        return extract(images, null);
+    }
+
+    /** {@link #extract(Dataset)}, the tasks' steady-state timings added to {@code clock} when not null. */
+    Dataset<Row> extract(Dataset<Row> images, TaskClock clock) {
         StructType schema = outputSchema();
-        Dataset<Row> rows = images.mapPartitions(new PartitionExtractor(settings), Encoders.row(schema));
+        Dataset<Row> rows = images.mapPartitions(new PartitionExtractor(settings, clock), Encoders.row(schema));
         // The encoder drops column metadata; put it back so that writers (Parquet) keep it.
         return rows.withColumn(FEATURES, rows.col(FEATURES).as(FEATURES, schema.apply(FEATURES).metadata()));
     }

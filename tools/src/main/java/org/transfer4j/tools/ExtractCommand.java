@@ -14,6 +14,7 @@ import org.transfer4j.backbone.cache.Dtype;
 import org.transfer4j.backbone.dataset.Dataset;
 import org.transfer4j.backbone.extract.Backbone;
 import org.transfer4j.backbone.extract.BackboneOptions;
+import org.transfer4j.backbone.extract.Device;
 import org.transfer4j.backbone.extract.Extraction;
 import org.transfer4j.backbone.extract.FeatureExtractor;
 import org.transfer4j.backbone.extract.ImageTask;
@@ -77,7 +78,9 @@ public final class ExtractCommand implements Callable<Integer> {
     int batch;
 
     @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
-            description = "ONNX Runtime intra-op threads; 0 = one per processor (default).")
+            description = "CPU threads: on the CPU, N batches are decoded and run at once, each on its own thread with one "
+                    + "ONNX Runtime thread (no core waits for another); on a GPU, ONNX Runtime's CPU threads. "
+                    + "0 = one per processor (default).")
     int threads;
 
     @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "auto",
@@ -148,9 +151,10 @@ public final class ExtractCommand implements Callable<Integer> {
         err.flush();
         BackboneOptions.Builder opts = BackboneOptions.builder()
                 .optDevice(Cli.device(device));
-        if (threads > 0) {
-            opts.optIntraOpThreads(threads);
-        }
+        int cpuThreads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        // One intra-op thread per session: the CPU's cores go to lanes (FeatureExtractor). A CUDA session ignores it
+        // for the GPU's work and keeps one batch at a time below.
+        opts.optIntraOpThreads(Cli.device(device) instanceof Device.Cuda ? cpuThreads : 1);
         if (specFile != null) {
             opts.optSpecFile(specFile);
         }
@@ -182,6 +186,7 @@ public final class ExtractCommand implements Callable<Integer> {
                 }
             };
             extraction = Extraction.builder(model, dataset, this.out).optBatchSize(batch).optAugment(augment)
+                    .optLanes(model.device() instanceof Device.Cuda ? 0 : cpuThreads)
                     .optSeed(seed).optDtype(type).optOverwrite(overwrite).optTensorShape(tensorShape)
                     .optListener(report).run();
             extractSeconds = progress.seconds();

@@ -73,6 +73,7 @@ public final class Extraction {
         private Dtype dtype = Dtype.F32;
         private boolean overwrite;
         private ImageDecoder decoder;
+        private Integer lanes;
         private Listener listener = new Listener() {
         };
 
@@ -83,7 +84,10 @@ public final class Extraction {
             this.cacheDir = Objects.requireNonNull(cacheDir, "cacheDir");
         }
 
-        /** How a backbone given as a file is opened (device, threads, spec file); ignored for an open backbone. */
+        /**
+         * How a backbone given as a file is opened (device, threads, spec file); ignored for an open backbone. The
+         * default opens it with one intra-op thread, run in one lane per core (see {@link #optLanes}).
+         */
         public Builder optBackboneOptions(BackboneOptions o) {
             this.backboneOptions = Objects.requireNonNull(o, "backboneOptions");
             return this;
@@ -133,6 +137,16 @@ public final class Extraction {
             return this;
         }
 
+        /**
+         * Batches decoded and run at once, each on its own thread ({@link FeatureExtractor.Builder#optLanes}); 0 = one
+         * batch at a time, the next decoded meanwhile. Default: {@link FeatureExtractor#lanesFor} the backbone (one
+         * lane per core for a one-thread CPU session, 0 for a session using every core).
+         */
+        public Builder optLanes(int n) {
+            this.lanes = n;
+            return this;
+        }
+
         public Builder optListener(Listener l) {
             this.listener = Objects.requireNonNull(l, "listener");
             return this;
@@ -151,7 +165,7 @@ public final class Extraction {
                 return run(backbone);
             }
             try (Backbone model = Backbone.load(backboneFile,
-                    backboneOptions != null ? backboneOptions : BackboneOptions.builder().build())) {
+                    backboneOptions != null ? backboneOptions : BackboneOptions.builder().optIntraOpThreads(1).build())) {
                 return run(model);
             }
         }
@@ -165,6 +179,7 @@ public final class Extraction {
                 FeatureExtractor.RunStats stats = null;
                 if (!plan.tasks().isEmpty()) {
                     try (FeatureExtractor extractor = FeatureExtractor.builder(model).optBatchSize(batchSize)
+                            .optLanes(lanes != null ? lanes : FeatureExtractor.lanesFor(model))
                             .optDecoder(decoder != null ? decoder : ImageDecoder.builder().build()).build()) {
                         stats = extractor.run(plan.tasks(), new ListeningSink(writer, listener));
                     }

@@ -19,6 +19,8 @@ import javax.imageio.ImageIO;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.transfer4j.backbone.image.ImageDecodeException;
 import org.transfer4j.backbone.spec.BackboneSpec;
 import org.transfer4j.testing.TinyModels;
@@ -87,15 +89,17 @@ class FeatureExtractorTest {
         return new Color((i * 37) % 256, (i * 91 + 20) % 256, (255 - i * 13) % 256);
     }
 
-    @Test
-    void featuresComeInTaskOrderOnTheCallersThreadAcrossBatches() throws Exception {
+    /** Both ways of using the cores: one batch at a time (0) and lanes. */
+    @ParameterizedTest(name = "lanes {0}")
+    @ValueSource(ints = {0, 3})
+    void featuresComeInTaskOrderOnTheCallersThreadAcrossBatches(int lanes) throws Exception {
         List<ImageTask> tasks = new ArrayList<>();
         for (int i = 0; i < 11; i++) {
             // Different sizes: the decoders finish out of order.
             tasks.add(ImageTask.plain(i, solid("img" + i + ".png", 20 + 17 * (i % 4), 30 + 9 * i, colour(i))));
         }
         try (Backbone b = Backbone.load(model, CPU);
-                FeatureExtractor fx = FeatureExtractor.builder(b).optBatchSize(4).optDecodeThreads(3).build()) {
+                FeatureExtractor fx = FeatureExtractor.builder(b).optLanes(lanes).optBatchSize(4).optDecodeThreads(3).build()) {
             Recorder r = new Recorder();
             FeatureExtractor.RunStats stats = fx.run(tasks, r);
             assertEquals(tasks, r.order);
@@ -109,8 +113,10 @@ class FeatureExtractorTest {
         }
     }
 
-    @Test
-    void aBadImageIsReportedInItsPlaceAndTheRunGoesOn() throws Exception {
+    /** Both ways of using the cores: one batch at a time (0) and lanes. */
+    @ParameterizedTest(name = "lanes {0}")
+    @ValueSource(ints = {0, 3})
+    void aBadImageIsReportedInItsPlaceAndTheRunGoesOn(int lanes) throws Exception {
         List<ImageTask> tasks = new ArrayList<>();
         for (int i = 0; i < 7; i++) {
             Path p = i == 2 || i == 5 ? Files.writeString(dir.resolve("bad" + i + ".jpg"), "not an image")
@@ -119,7 +125,7 @@ class FeatureExtractorTest {
         }
         tasks.add(ImageTask.plain(7, dir.resolve("missing.png")));
         try (Backbone b = Backbone.load(model, CPU);
-                FeatureExtractor fx = FeatureExtractor.builder(b).optBatchSize(3).optDecodeThreads(2).build()) {
+                FeatureExtractor fx = FeatureExtractor.builder(b).optLanes(lanes).optBatchSize(3).optDecodeThreads(2).build()) {
             Recorder r = new Recorder();
             FeatureExtractor.RunStats stats = fx.run(tasks, r);
             assertEquals(tasks, r.order);
@@ -137,14 +143,16 @@ class FeatureExtractorTest {
         }
     }
 
-    @Test
-    void batchOfOnlyBadImagesSkipsInference() throws Exception {
+    /** Both ways of using the cores: one batch at a time (0) and lanes. */
+    @ParameterizedTest(name = "lanes {0}")
+    @ValueSource(ints = {0, 3})
+    void batchOfOnlyBadImagesSkipsInference(int lanes) throws Exception {
         List<ImageTask> tasks = List.of(
                 ImageTask.plain(0, Files.writeString(dir.resolve("a.png"), "x")),
                 ImageTask.plain(1, Files.writeString(dir.resolve("b.png"), "y")),
                 ImageTask.plain(2, solid("c.png", 9, 9, Color.RED)));
         try (Backbone b = Backbone.load(model, CPU);
-                FeatureExtractor fx = FeatureExtractor.builder(b).optBatchSize(2).optDecodeThreads(1).build()) {
+                FeatureExtractor fx = FeatureExtractor.builder(b).optLanes(lanes).optBatchSize(2).optDecodeThreads(1).build()) {
             Recorder r = new Recorder();
             fx.run(tasks, r);
             assertEquals(tasks, r.order);
@@ -152,13 +160,15 @@ class FeatureExtractorTest {
         }
     }
 
-    @Test
-    void augmentedViewsOfASolidImageKeepItsFeatures() throws Exception {
+    /** Both ways of using the cores: one batch at a time (0) and lanes. */
+    @ParameterizedTest(name = "lanes {0}")
+    @ValueSource(ints = {0, 3})
+    void augmentedViewsOfASolidImageKeepItsFeatures(int lanes) throws Exception {
         Path p = solid("s.png", 64, 48, Color.ORANGE);
         List<ImageTask> tasks = List.of(ImageTask.plain(0, p), new ImageTask(0, p, 1, 11L),
                 new ImageTask(0, p, 2, 12L));
         try (Backbone b = Backbone.load(model, CPU);
-                FeatureExtractor fx = FeatureExtractor.builder(b).build()) {
+                FeatureExtractor fx = FeatureExtractor.builder(b).optLanes(lanes).build()) {
             Recorder r = new Recorder();
             fx.run(tasks, r);
             for (float[] f : r.features) {
@@ -184,14 +194,16 @@ class FeatureExtractorTest {
         }
     }
 
-    @Test
-    void aFailingSinkStopsTheRunAndTheExtractorCanRunAgain() throws Exception {
+    /** Both ways of using the cores: one batch at a time (0) and lanes. */
+    @ParameterizedTest(name = "lanes {0}")
+    @ValueSource(ints = {0, 3})
+    void aFailingSinkStopsTheRunAndTheExtractorCanRunAgain(int lanes) throws Exception {
         List<ImageTask> tasks = new ArrayList<>();
         for (int i = 0; i < 9; i++) {
             tasks.add(ImageTask.plain(i, solid("g" + i + ".png", 10, 10, colour(i))));
         }
         try (Backbone b = Backbone.load(model, CPU);
-                FeatureExtractor fx = FeatureExtractor.builder(b).optBatchSize(2).optDecodeThreads(2).build()) {
+                FeatureExtractor fx = FeatureExtractor.builder(b).optLanes(lanes).optBatchSize(2).optDecodeThreads(2).build()) {
             FeatureSink failing = new Recorder() {
                 @Override
                 public void accept(ImageTask task, float[] f) throws IOException {
@@ -210,18 +222,22 @@ class FeatureExtractorTest {
         }
     }
 
-    @Test
-    void emptyTaskListIsFine() throws Exception {
+    /** Both ways of using the cores: one batch at a time (0) and lanes. */
+    @ParameterizedTest(name = "lanes {0}")
+    @ValueSource(ints = {0, 3})
+    void emptyTaskListIsFine(int lanes) throws Exception {
         try (Backbone b = Backbone.load(model, CPU);
-                FeatureExtractor fx = FeatureExtractor.builder(b).build()) {
+                FeatureExtractor fx = FeatureExtractor.builder(b).optLanes(lanes).build()) {
             FeatureExtractor.RunStats s = fx.run(List.of(), new Recorder());
             assertEquals(0, s.images());
             assertEquals(0, s.batches());
         }
     }
 
-    @Test
-    void decoderWarningsReachTheSinkWithTheFeatures() throws Exception {
+    /** Both ways of using the cores: one batch at a time (0) and lanes. */
+    @ParameterizedTest(name = "lanes {0}")
+    @ValueSource(ints = {0, 3})
+    void decoderWarningsReachTheSinkWithTheFeatures(int lanes) throws Exception {
         // Noise, so the scan data (not the tables) is most of the file and cutting it keeps the headers.
         BufferedImage img = new BufferedImage(256, 256, BufferedImage.TYPE_INT_RGB);
         java.util.Random rnd = new java.util.Random(5);
@@ -244,7 +260,7 @@ class FeatureExtractorTest {
             }
         };
         try (Backbone b = Backbone.load(model, CPU);
-                FeatureExtractor fx = FeatureExtractor.builder(b).build()) {
+                FeatureExtractor fx = FeatureExtractor.builder(b).optLanes(lanes).build()) {
             fx.run(List.of(ImageTask.plain(0, cut), ImageTask.plain(1, whole)), sink);
         }
         Recorder r = (Recorder) sink;
@@ -257,10 +273,12 @@ class FeatureExtractorTest {
         assertNotNull(r.features.get(1));
     }
 
-    @Test
-    void runAfterCloseIsRefused() throws Exception {
+    /** Both ways of using the cores: one batch at a time (0) and lanes. */
+    @ParameterizedTest(name = "lanes {0}")
+    @ValueSource(ints = {0, 3})
+    void runAfterCloseIsRefused(int lanes) throws Exception {
         try (Backbone b = Backbone.load(model, CPU)) {
-            FeatureExtractor fx = FeatureExtractor.builder(b).build();
+            FeatureExtractor fx = FeatureExtractor.builder(b).optLanes(lanes).build();
             fx.close();
             IllegalStateException e = assertThrows(IllegalStateException.class,
                     () -> fx.run(List.of(ImageTask.plain(0, solid("z.png", 9, 9, Color.BLUE))), new Recorder()));
@@ -277,6 +295,50 @@ class FeatureExtractorTest {
             e = assertThrows(IllegalArgumentException.class,
                     () -> FeatureExtractor.builder(b).optDecodeThreads(0).build());
             assertTrue(e.getMessage().contains("decodeThreads"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> FeatureExtractor.builder(b).optLanes(-1).build());
+            assertTrue(e.getMessage().contains("lanes") && e.getMessage().contains("0..256"), e.getMessage());
+        }
+    }
+
+    @Test
+    void lanesRunBatchesAtOnceAndStillEmitInOrder() throws Exception {
+        List<ImageTask> tasks = new ArrayList<>();
+        for (int i = 0; i < 24; i++) {
+            // The first batch is the slowest to decode, so later batches finish first and must wait their turn.
+            int side = i < 3 ? 900 : 12;
+            tasks.add(ImageTask.plain(i, solid("l" + i + ".png", side, side, colour(i % 16))));
+        }
+        try (Backbone b = Backbone.load(model, CPU);
+                FeatureExtractor fx = FeatureExtractor.builder(b).optBatchSize(3).optLanes(4).build()) {
+            java.util.Set<String> laneThreads = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            Recorder r = new Recorder() {
+                @Override
+                public void accept(ImageTask task, float[] f) throws IOException {
+                    Thread.getAllStackTraces().keySet().stream().map(Thread::getName)
+                            .filter(n -> n.startsWith("t4j-lane-")).forEach(laneThreads::add);
+                    super.accept(task, f);
+                }
+            };
+            FeatureExtractor.RunStats stats = fx.run(tasks, r);
+            assertEquals(tasks, r.order);
+            for (int i = 0; i < tasks.size(); i++) {
+                assertArrayEquals(expected(b.spec(), colour(i % 16)), r.features.get(i), 1e-4f, "image " + i);
+                assertEquals(Thread.currentThread(), r.threads.get(i));
+            }
+            assertEquals(8, stats.batches());
+            assertEquals(4, laneThreads.size(), laneThreads.toString());
+            assertEquals(4, fx.lanes());
+        }
+    }
+
+    @Test
+    void lanesForOneThreadSessionsAreTheCores() throws Exception {
+        int cores = Runtime.getRuntime().availableProcessors();
+        try (Backbone one = Backbone.load(model, CPU);
+                Backbone all = Backbone.load(model, BackboneOptions.builder().optDevice(Device.CPU)
+                        .optIntraOpThreads(cores).build())) {
+            assertEquals(cores >= 2 ? cores : 0, FeatureExtractor.lanesFor(one));
+            assertEquals(0, FeatureExtractor.lanesFor(all));
         }
     }
 }

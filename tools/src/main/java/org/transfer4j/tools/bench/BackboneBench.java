@@ -46,8 +46,14 @@ public final class BackboneBench implements Callable<Integer> {
     @Option(names = "--seconds", defaultValue = "20", description = "Timed seconds (default: ${DEFAULT-VALUE}).")
     double seconds;
 
-    @Option(names = "--threads", description = "ORT intra-op threads (default: available processors).")
+    @Option(names = "--threads", description = "ORT intra-op threads (default: available processors; 1 with --lanes).")
     Integer threads;
+
+    @Option(names = "--lanes", paramLabel = "N", defaultValue = "0",
+            description = "Run N batches at once, each on its own thread (with --images: decoded there too), on a "
+                    + "session with one intra-op thread unless --threads says otherwise: how extract.jar uses the "
+                    + "CPU. 0 = one batch at a time (default: ${DEFAULT-VALUE}).")
+    int lanes;
 
     @Option(names = "--warmup", defaultValue = "3", description = "Untimed batches first (default: ${DEFAULT-VALUE}).")
     int warmup;
@@ -89,10 +95,15 @@ public final class BackboneBench implements Callable<Integer> {
         if (warmup < 0) {
             throw new IllegalArgumentException("--warmup is " + warmup + "; allowed: >= 0");
         }
+        if (lanes < 0 || lanes > 256) {
+            throw new IllegalArgumentException("--lanes is " + lanes + "; allowed: 0..256");
+        }
         BackboneOptions.Builder ob = BackboneOptions.builder().optDevice(org.transfer4j.tools.Cli.device(device))
                 .optAllowSpinning(spinning && images == null);
         if (threads != null) {
             ob.optIntraOpThreads(threads);
+        } else if (lanes > 0) {
+            ob.optIntraOpThreads(1);
         }
         config.forEach(ob::optSessionConfig);
         BackboneOptions opts = ob.build();
@@ -116,17 +127,21 @@ public final class BackboneBench implements Callable<Integer> {
             var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
             long cpu0 = os.getProcessCpuTime();
             long start = System.nanoTime();
-            List<Double> rates = timeBatches(b, buf, batch, seconds);
+            // With lanes, every lane's runs are timed separately and merged: the median of per-run rates times the
+            // lanes is the throughput when the lanes overlap (they do: they start together and run until the end).
+            List<Double> rates = lanes > 0 ? timeLanes(b, lanes, batch, seconds) : timeBatches(b, buf, batch, seconds);
             double wall = (System.nanoTime() - start) / 1e9;
             double cpu = (os.getProcessCpuTime() - cpu0) / 1e9;
+            int concurrent = Math.max(1, lanes);
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("bench", "backbone");
             out.put("model", model.getFileName().toString());
-            out.put("images_per_s", round(Stats.median(rates)));
-            out.put("p10", round(rates.get((int) Math.floor(0.1 * (rates.size() - 1)))));
-            out.put("p90", round(rates.get((int) Math.ceil(0.9 * (rates.size() - 1)))));
+            out.put("images_per_s", round(Stats.median(rates) * concurrent));
+            out.put("p10", round(rates.get((int) Math.floor(0.1 * (rates.size() - 1))) * concurrent));
+            out.put("p90", round(rates.get((int) Math.ceil(0.9 * (rates.size() - 1))) * concurrent));
             out.put("mean_images_per_s", round(rates.size() * batch / wall));
             out.put("batch", batch);
+            out.put("lanes", lanes);
             out.put("threads", b.intraOpThreads());
             out.put("spinning", spinning);
             out.put("device", b.device().toString());
@@ -144,6 +159,7 @@ public final class BackboneBench implements Callable<Integer> {
             out.put("ort", Backbone.ortVersion());
             out.put("java", System.getProperty("java.version"));
             out.put("cpus", Runtime.getRuntime().availableProcessors());
+            out.put("cpu_flags", CpuFlags.here());
             if (!config.isEmpty()) {
                 out.put("config", config);
             }
@@ -181,6 +197,32 @@ public final class BackboneBench implements Callable<Integer> {
         return rates;
     }
 
+    /**
+     * {@link #timeBatches} on {@code lanes} threads at once, each with its own batch of the same values: every run's
+     * images per second, all lanes together, sorted.
+     */
+    static List<Double> timeLanes(Backbone b, int lanes, int batch, double seconds) throws Exception {
+        List<java.util.concurrent.Future<List<Double>>> parts = new ArrayList<>();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(lanes);
+        try {
+            for (int l = 0; l < lanes; l++) {
+                parts.add(pool.submit(() -> timeBatches(b, randomBatch(b, batch), batch, seconds)));
+            }
+            List<Double> rates = new ArrayList<>();
+            for (var p : parts) {
+                try {
+                    rates.addAll(p.get());
+                } catch (java.util.concurrent.ExecutionException e) {
+                    throw e.getCause() instanceof Exception c ? c : e;
+                }
+            }
+            Collections.sort(rates);
+            return rates;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     /** Decode + preprocess + inference through FeatureExtractor, in passes over the images until time is up. */
     private int pipeline(Backbone b, double loadS) throws Exception {
         List<ImageTask> tasks = new ArrayList<>();
@@ -192,7 +234,7 @@ public final class BackboneBench implements Callable<Integer> {
                     + String.join(", ", new java.util.TreeSet<>(org.transfer4j.backbone.dataset.Dataset.IMAGE_EXTENSIONS))
                     + ")");
         }
-        FeatureExtractor.Builder fb = FeatureExtractor.builder(b).optBatchSize(batch);
+        FeatureExtractor.Builder fb = FeatureExtractor.builder(b).optBatchSize(batch).optLanes(lanes);
         if (decodeThreads != null) {
             fb.optDecodeThreads(decodeThreads);
         }
@@ -235,13 +277,15 @@ public final class BackboneBench implements Callable<Integer> {
             out.put("failed", failed[0]);
             out.put("batch", batch);
             out.put("threads", b.intraOpThreads());
-            out.put("decode_threads", fx.decodeThreads());
+            out.put("decode_threads", fx.lanes() > 0 ? 0 : fx.decodeThreads());
+            out.put("lanes", fx.lanes());
             out.put("inference_share", round(infer / wall));
             out.put("decode_wait_share", round(wait / wall));
             out.put("seconds", round(wall));
             out.put("load_s", round(loadS));
             out.put("ort", Backbone.ortVersion());
             out.put("cpus", Runtime.getRuntime().availableProcessors());
+            out.put("cpu_flags", CpuFlags.here());
             System.out.println(new GsonBuilder().disableHtmlEscaping().create().toJson(out));
         }
         return 0;
