@@ -52,7 +52,8 @@ public final class ModelServer implements AutoCloseable {
         this.maxBatch = Math.min(options.maxBatch(), predictor.batchSize());
         this.admission = new Admission(options.queue());
         this.metrics = new Metrics(maxBatch, options.queue(), admission::depth);
-        this.batcher = new Batcher(predictor, maxBatch, options.maxWait().toNanos(), admission, metrics);
+        this.batcher = new Batcher(predictor, maxBatch, options.maxWait().toNanos(), options.workers(), admission,
+                metrics);
         JsonObject model = ModelDescription.of(predictor, options, maxBatch);
 
         QueuedThreadPool threads = new QueuedThreadPool(options.httpThreads(), Math.min(4, options.httpThreads()));

@@ -21,9 +21,12 @@ import java.util.Objects;
  * @param token        when not null, every {@code /v1} call needs {@code Authorization: Bearer <token>}
  * @param drainTimeout how long {@link ModelServer#close()} waits for requests in flight before it gives up on them
  * @param httpThreads  Jetty's request threads (reading bodies and decoding happen on them)
+ * @param workers      batches run at once, each on its own thread: 1 for a Predictor whose session uses every core
+ *                     (or a GPU); one per core for a Predictor opened with one thread (what serve.jar does on the
+ *                     CPU)
  */
 public record ServerOptions(String host, int port, int maxBatch, Duration maxWait, int queue, long maxBodyBytes,
-                            int topK, String token, Duration drainTimeout, int httpThreads) {
+                            int topK, String token, Duration drainTimeout, int httpThreads, int workers) {
     /** 20 MB: larger than any photo a phone takes, small enough that a few dozen at once fit in memory. */
     public static final long DEFAULT_MAX_BODY_BYTES = 20L * 1024 * 1024;
 
@@ -54,6 +57,7 @@ public record ServerOptions(String host, int port, int maxBatch, Duration maxWai
         private String token;
         private long drainTimeoutMs = 30_000;
         private int httpThreads = 200;
+        private int workers = 1;
 
         private Builder() {
         }
@@ -109,6 +113,12 @@ public record ServerOptions(String host, int port, int maxBatch, Duration maxWai
             return this;
         }
 
+        /** Batches run at once (default 1); see {@link ServerOptions#workers()}. */
+        public Builder optWorkers(int workers) {
+            this.workers = workers;
+            return this;
+        }
+
         public ServerOptions build() {
             require(host != null && !host.isBlank(), "host", "--host", host, "an interface name or address");
             require(port >= 0 && port <= 65_535, "port", "--port", port, "0..65535 (0: any free port)");
@@ -124,8 +134,9 @@ public record ServerOptions(String host, int port, int maxBatch, Duration maxWai
                     drainTimeoutMs, "0..3600000");
             require(httpThreads >= 4 && httpThreads <= 10_000, "httpThreads", "--http-threads", httpThreads,
                     "4..10000");
+            require(workers >= 1 && workers <= 256, "workers", "--threads", workers, "1..256");
             return new ServerOptions(host, port, maxBatch, Duration.ofMillis(maxWaitMs), queue, maxBodyBytes, topK,
-                    token, Duration.ofMillis(drainTimeoutMs), httpThreads);
+                    token, Duration.ofMillis(drainTimeoutMs), httpThreads, workers);
         }
 
         private static void require(boolean ok, String option, String flag, Object value, String allowed) {
@@ -140,7 +151,8 @@ public record ServerOptions(String host, int port, int maxBatch, Duration maxWai
     public String toString() {
         // Never print the token.
         return String.format(Locale.ROOT, "ServerOptions[%s:%d, maxBatch=%d, maxWait=%dms, queue=%d, maxBody=%d, "
-                + "topK=%d, token=%s, drain=%dms, httpThreads=%d]", host, port, maxBatch, maxWait.toMillis(), queue,
-                maxBodyBytes, topK, token == null ? "none" : "set", drainTimeout.toMillis(), httpThreads);
+                + "topK=%d, token=%s, drain=%dms, httpThreads=%d, workers=%d]", host, port, maxBatch, maxWait.toMillis(),
+                queue, maxBodyBytes, topK, token == null ? "none" : "set", drainTimeout.toMillis(), httpThreads,
+                workers);
     }
 }

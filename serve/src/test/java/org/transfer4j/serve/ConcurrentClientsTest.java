@@ -13,7 +13,8 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 import org.transfer4j.inference.Prediction;
 import org.transfer4j.inference.Predictor;
@@ -29,8 +30,10 @@ class ConcurrentClientsTest {
     @TempDir
     Path dir;
 
-    @Test
-    void concurrentAnswersEqualSequentialOnesAndAreBatched() throws Exception {
+    /** One batching worker, and two running batches at once (serve.jar's CPU setting on 2 cores). */
+    @ParameterizedTest(name = "workers {0}")
+    @ValueSource(ints = {1, 2})
+    void concurrentAnswersEqualSequentialOnesAndAreBatched(int workers) throws Exception {
         try (Predictor predictor = ServeTestKit.predictor(dir.resolve("model"))) {
             List<byte[]> images = new ArrayList<>();
             List<Prediction> expected = new ArrayList<>();
@@ -41,7 +44,8 @@ class ConcurrentClientsTest {
             }
             assertTrue(expected.stream().map(Prediction::label).distinct().count() > 1,
                     "the images must not all get the same class, or the comparison proves little");
-            ServerOptions opts = ServerOptions.builder().optPort(0).optMaxBatch(8).optMaxWaitMs(20).build();
+            ServerOptions opts = ServerOptions.builder().optPort(0).optMaxBatch(8).optMaxWaitMs(20)
+                    .optWorkers(workers).build();
             try (ModelServer server = ModelServer.start(predictor, opts)) {
                 URI predict = server.uri().resolve("/v1/predict?top_k=3");
                 ExecutorService pool = Executors.newFixedThreadPool(CLIENTS);

@@ -19,6 +19,7 @@ class ServerOptionsTest {
         assertEquals(64, o.queue());
         assertEquals(20L * 1024 * 1024, o.maxBodyBytes());
         assertEquals(null, o.token());
+        assertEquals(1, o.workers());
     }
 
     @Test
@@ -32,6 +33,8 @@ class ServerOptionsTest {
                 .build()).getMessage().contains("(--queue) is 0; allowed: 1..100000"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> ServerOptions.builder().optMaxWaitMs(-1)
                 .build()).getMessage().contains("(--max-wait-ms) is -1"));
+        assertEquals("server option 'workers' (--threads) is 0; allowed: 1..256", assertThrows(
+                IllegalArgumentException.class, () -> ServerOptions.builder().optWorkers(0).build()).getMessage());
     }
 
     @Test

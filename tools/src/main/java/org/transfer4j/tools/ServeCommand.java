@@ -3,6 +3,7 @@ package org.transfer4j.tools;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.transfer4j.backbone.extract.Device;
 import org.transfer4j.inference.Predictor;
 import org.transfer4j.serve.ModelServer;
 import org.transfer4j.serve.ServerOptions;
@@ -55,7 +56,9 @@ public final class ServeCommand implements Callable<Integer> {
     int queue;
 
     @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
-            description = "ONNX Runtime intra-op threads; 0 = one per processor (default).")
+            description = "CPU threads for the model: on the CPU, N batches run at once, each with one ONNX Runtime "
+                    + "thread (a request decoding on one core then slows one batch, not all); on a GPU, ONNX "
+                    + "Runtime's CPU threads for one batch at a time. 0 = one per processor (default).")
     int threads;
 
     @Option(names = "--token", paramLabel = "T",
@@ -88,14 +91,14 @@ public final class ServeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--drain-timeout-s is " + drainTimeoutS + "; allowed: 0..3600");
         }
         String bearer = token != null ? token : System.getenv(TOKEN_ENV);
-        ServerOptions options = ServerOptions.builder().optHost(host).optPort(port).optMaxBatch(maxBatch)
-                .optMaxWaitMs(maxWaitMs).optQueue(queue).optToken(bearer == null || bearer.isEmpty() ? null : bearer)
+        int cpuThreads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        boolean gpu = Cli.device(device) instanceof Device.Cuda;
+        ServerOptions options = ServerOptions.builder().optWorkers(gpu ? 1 : cpuThreads).optHost(host).optPort(port)
+                .optMaxBatch(maxBatch).optMaxWaitMs(maxWaitMs).optQueue(queue).optToken(bearer == null || bearer.isEmpty() ? null : bearer)
                 .optTopK(topK).optMaxBodyBytes(maxBodyMb * 1024L * 1024L).optDrainTimeoutMs(drainTimeoutS * 1000L)
                 .build();
-        Predictor.Builder pb = Predictor.builder(model).optDevice(device).optTopK(topK).optBatchSize(maxBatch);
-        if (threads > 0) {
-            pb.optThreads(threads);
-        }
+        Predictor.Builder pb = Predictor.builder(model).optDevice(device).optTopK(topK).optBatchSize(maxBatch)
+                .optThreads(gpu ? cpuThreads : 1);
         PrintWriter out = spec.commandLine().getOut();
         try (Predictor predictor = pb.build()) {
             ModelServer server = ModelServer.start(predictor, options);
