@@ -78,6 +78,12 @@ final class Pixels {
             int scan = csm.getScanlineStride();
             int[] bo = csm.getBandOffsets();
             int base = db.getOffset() - r.getSampleModelTranslateY() * scan - r.getSampleModelTranslateX() * pix;
+            if (t == JpegHeader.ColorTransform.YCBCR && bands == 3 && pix == 3 && bo[0] == 0 && bo[1] == 1
+                    && bo[2] == 2) {
+                // The common case (a colour photo), without the per-pixel dispatch: a sixth of decoding's time.
+                ycbcrToRgb(d, base + r.getMinY() * scan + r.getMinX() * pix, scan, w, h, out);
+                return out;
+            }
             int o = 0;
             for (int y = 0; y < h; y++) {
                 int p = base + (r.getMinY() + y) * scan + r.getMinX() * pix;
@@ -100,6 +106,22 @@ final class Pixels {
             }
         }
         return ink ? CmykColor.toRgb(out, w, h, icc, warnings) : out;
+    }
+
+    /** Interleaved YCbCr rows (3 bytes a pixel) to RGB with libjpeg's tables, as {@link #jpegPixel} does. */
+    private static void ycbcrToRgb(byte[] d, int first, int scan, int w, int h, byte[] out) {
+        int o = 0;
+        for (int y = 0; y < h; y++) {
+            int p = first + y * scan;
+            for (int x = 0; x < w; x++, p += 3, o += 3) {
+                int luma = d[p] & 0xFF;
+                int cb = d[p + 1] & 0xFF;
+                int cr = d[p + 2] & 0xFF;
+                out[o] = (byte) clip(luma + CR_R[cr]);
+                out[o + 1] = (byte) clip(luma + ((CB_G[cb] + CR_G[cr]) >> 16));
+                out[o + 2] = (byte) clip(luma + CB_B[cb]);
+            }
+        }
     }
 
     private static void jpegPixel(JpegHeader.ColorTransform t, int bands, int c0, int c1, int c2, int c3, byte[] out,

@@ -38,7 +38,7 @@ public final class QuantizeCommand implements Callable<Integer> {
     int count;
 
     @Option(names = "--method", paramLabel = "METHOD", defaultValue = "percentile",
-            description = "How ranges are chosen: percentile (99.999% of |x|; default, closest to float on the "
+            description = "How ranges are chosen: percentile (99.999%% of |x|; default, closest to float on the "
                     + "ImageNet ResNet50), minmax (nothing clipped) or entropy (least KL divergence).")
     CalibrationMethod method;
 
