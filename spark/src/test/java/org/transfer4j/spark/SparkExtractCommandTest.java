@@ -41,6 +41,7 @@ class SparkExtractCommandTest {
         assertTrue(o.get("seconds").getAsDouble() > 0);
         assertTrue(o.get("images_per_s").getAsDouble() > 0);
         assertTrue(o.has("startup_seconds"));
+        assertTrue(o.has("steady_images_per_s") && o.has("job_seconds"), o.toString());
         try (CacheReader r = CacheReader.open(tmp.resolve("cache"))) {
             assertEquals(8, r.rowCount());
         }

@@ -76,6 +76,8 @@ class SparkExtractionTest {
         int tasks = ds.images().size() * 2;
         assertEquals(tasks, s.rows());
         assertEquals(2, s.failed(), "broken.jpg's two views are failure rows, and the job succeeded");
+        // Partitions of ~7 rows in batches of 4: each task timed its rows after the first batch.
+        assertTrue(s.steadyImagesPerSecond() > 0, "steady rate " + s.steadyImagesPerSecond());
 
         // The retried partition left no duplicate and no hole.
         List<Row> rows = spark.read().parquet(out).collectAsList();
