@@ -74,7 +74,8 @@ final class Metrics {
         requests.forEach((k, v) -> byStatus.merge(Integer.parseInt(k.substring(k.indexOf('\u0000') + 1)), v.sum(),
                 Long::sum));
         long batches = batchSize.count();
-        return new ServerStats(byStatus, batches, images.sum(), batches == 0 ? 0 : batchSize.sum() / batches);
+        return new ServerStats(byStatus, batches, images.sum(), batches == 0 ? 0 : batchSize.sum() / batches,
+                inferenceSeconds.sum());
     }
 
     String render() {

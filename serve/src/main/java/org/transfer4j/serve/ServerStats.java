@@ -10,8 +10,10 @@ import java.util.Map;
  * @param batches          model runs
  * @param images           images predicted
  * @param meanBatch        images per model run, 0 before the first
+ * @param inferenceSeconds time in model runs, summed over the batching workers
  */
-public record ServerStats(Map<Integer, Long> requestsByStatus, long batches, long images, double meanBatch) {
+public record ServerStats(Map<Integer, Long> requestsByStatus, long batches, long images, double meanBatch,
+                          double inferenceSeconds) {
     public ServerStats {
         requestsByStatus = Map.copyOf(requestsByStatus);
     }

@@ -109,10 +109,10 @@ public final class ServeBench implements Callable<Integer> {
         try (Predictor predictor = Predictor.builder(model).optDevice(dev).optThreads(gpu ? nThreads : 1)
                 .optBatchSize(maxBatch).optTopK(1).build()) {
             predictor.predict(body, image != null ? image.toString() : "synthetic"); // fails early on a bad image
-            // The model alone, the better of bench.jar backbone's two ways to use the threads: the yardstick.
-            double oneSession = modelAlone(predictor, dev, nThreads, 0);
+            // The model alone as bench.jar backbone measures it by default (one session with every thread), and as
+            // its --lanes measures it (one-thread runs side by side, how the server runs it; often faster).
+            double inference = modelAlone(predictor, dev, nThreads, 0);
             double lanes = gpu ? 0 : modelAlone(predictor, dev, 1, nThreads);
-            double inference = Math.max(oneSession, lanes);
             Map<String, Object> out = new LinkedHashMap<>();
             try (ModelServer server = ModelServer.start(predictor, options)) {
                 URI predict = server.uri().resolve("/v1/predict");
@@ -137,14 +137,17 @@ public final class ServeBench implements Callable<Integer> {
                 out.put("model", model.getFileName().toString());
                 out.put("images_per_s", round(ok / run.wallSeconds));
                 out.put("inference_images_per_s", round(inference));
-                out.put("inference_one_session", round(oneSession));
-                out.put("inference_lanes", round(lanes));
                 out.put("ratio", inference > 0 ? round(ok / run.wallSeconds / inference) : null);
+                out.put("inference_lanes_images_per_s", round(lanes));
+                out.put("ratio_vs_lanes", lanes > 0 ? round(ok / run.wallSeconds / lanes) : null);
                 out.put("errors", run.requests - ok);
                 out.put("status_counts", run.byStatus);
                 out.put("p50_ms", round(percentile(run.okMillis, 0.50)));
                 out.put("p99_ms", round(percentile(run.okMillis, 0.99)));
                 out.put("mean_batch", batches == 0 ? 0 : round((double) images / batches));
+                // The share of the workers' time spent in model runs: below 1, they waited for requests.
+                out.put("workers_busy", round((during.inferenceSeconds() - before.inferenceSeconds())
+                        / (options.workers() * run.wallSeconds)));
                 out.put("requests", run.requests);
                 out.put("clients", clients);
                 out.put("seconds", round(run.wallSeconds));

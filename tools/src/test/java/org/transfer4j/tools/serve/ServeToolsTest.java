@@ -72,6 +72,11 @@ class ServeToolsTest {
         assertEquals(0, o.get("errors").getAsLong(), o.toString());
         assertTrue(o.get("images_per_s").getAsDouble() > 0, o.toString());
         assertTrue(o.get("inference_images_per_s").getAsDouble() > 0, o.toString());
+        assertTrue(o.get("inference_lanes_images_per_s").getAsDouble() > 0, o.toString());
+        double busy = o.get("workers_busy").getAsDouble();
+        assertTrue(busy > 0 && busy <= 1.05, o.toString());
+        assertEquals(1, o.get("workers").getAsInt(), "--threads 1: one batching worker");
+        assertTrue(o.get("cpu_flags").isJsonPrimitive(), o.toString());
         assertTrue(o.get("p99_ms").getAsDouble() >= o.get("p50_ms").getAsDouble(), o.toString());
         assertTrue(o.get("mean_batch").getAsDouble() >= 1, o.toString());
         assertEquals("10/10", o.get("after_ok").getAsString());
