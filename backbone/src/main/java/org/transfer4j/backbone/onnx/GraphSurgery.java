@@ -331,7 +331,8 @@ public final class GraphSurgery {
     /**
      * What {@code extract.jar --maps} runs: the backbone's prefix up to its last stage ({@link #splitAtStage}), with
      * the stage input flattened to a {@code features} [N, C*H*W] output so that the feature extractor and cache store
-     * it as rows, written to {@code out} (with its spec sidecar, whose sha256 is {@code out}'s).
+     * it as rows, written to {@code out} (with its spec sidecar, whose sha256 is {@code out}'s). Its metadata
+     * {@link OnnxMetadata#MAPS_SOURCE} names the full model and the split, for fine-tuning.
      *
      * @param chw the stage input's shape without the batch axis, to unflatten the rows
      */
@@ -369,7 +370,12 @@ public final class GraphSurgery {
         });
         mb.setDocString("The prefix of " + in.getFileName() + " up to its last stage's input '" + split.tensor()
                 + "', flattened to 'features' [N," + dim + "] (transfer4j extract --maps).");
-        ModelProto prefix = OnnxModels.withMetadata(mb.build(), Map.of(OnnxMetadata.SPEC, SpecJson.toJson(spec)));
+        com.google.gson.JsonObject source = new com.google.gson.JsonObject();
+        source.addProperty("file", in.toAbsolutePath().normalize().toString());
+        source.addProperty("sha256", Hashes.sha256(in));
+        source.addProperty("split", split.tensor());
+        ModelProto prefix = OnnxModels.withMetadata(mb.build(), Map.of(OnnxMetadata.SPEC, SpecJson.toJson(spec),
+                OnnxMetadata.MAPS_SOURCE, source.toString()));
         OnnxModels.save(prefix, out);
         BackboneSpec withSha = spec.withModelSha256(Hashes.sha256(out));
         SpecJson.write(withSha, sidecarOf(out));
