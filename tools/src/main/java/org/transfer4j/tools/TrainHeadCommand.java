@@ -221,10 +221,6 @@ public final class TrainHeadCommand implements Callable<Integer> {
             throw new picocli.CommandLine.ParameterException(command.commandLine(), "--baseline does not apply to "
                     + "--fine-tune (it fits pooled features); run it on a plain feature cache");
         }
-        if (hidden == 0) {
-            throw new picocli.CommandLine.ParameterException(command.commandLine(), "--fine-tune needs a hidden "
-                    + "layer; drop --hidden 0");
-        }
         Cli.range(command, "--warmup-epochs", warmupEpochs, 0, 10_000, "0..10000");
         Cli.range(command, "--fine-tune-batch", fineTuneBatch, 1, 4096, "1..4096");
         if (!(fineTuneLr > 0 && fineTuneLr < 1)) {
@@ -240,18 +236,9 @@ public final class TrainHeadCommand implements Callable<Integer> {
                 .optOverwrite(overwrite)
                 .optCommand(Cli.shellCommand("train-head.jar",
                         command.commandLine().getParseResult().originalArgs().toArray(String[]::new)))
-                .optListener(new org.transfer4j.head.train.TrainingListener() {
-                    private boolean tuning;
-
-                    @Override
-                    public void onEpoch(EpochStats s) {
-                        if (!tuning && s.epoch() > warmupEpochs) {
-                            tuning = true;
-                        }
-                        o.println((s.epoch() <= warmupEpochs && !tuning ? "warm-up " : "fine-tune ")
-                                + line(s, warmupEpochs + epochs));
-                        o.flush();
-                    }
+                .optListener((tuning, s) -> {
+                    o.println((tuning ? "fine-tune " : "warm-up ") + line(s, warmupEpochs + epochs));
+                    o.flush();
                 }).build();
         var summary = run.run();
         if (summary.resumed()) {

@@ -374,8 +374,12 @@ public final class GraphSurgery {
         source.addProperty("file", in.toAbsolutePath().normalize().toString());
         source.addProperty("sha256", Hashes.sha256(in));
         source.addProperty("split", split.tensor());
-        ModelProto prefix = OnnxModels.withMetadata(mb.build(), Map.of(OnnxMetadata.SPEC, SpecJson.toJson(spec),
-                OnnxMetadata.MAPS_SOURCE, source.toString()));
+        // Ordered: Map.of's iteration order changes from JVM to JVM, and the prefix's bytes (its sha256, which the
+        // train and validation caches must share) would with it.
+        Map<String, String> entries = new java.util.LinkedHashMap<>();
+        entries.put(OnnxMetadata.SPEC, SpecJson.toJson(spec));
+        entries.put(OnnxMetadata.MAPS_SOURCE, source.toString());
+        ModelProto prefix = OnnxModels.withMetadata(mb.build(), entries);
         OnnxModels.save(prefix, out);
         BackboneSpec withSha = spec.withModelSha256(Hashes.sha256(out));
         SpecJson.write(withSha, sidecarOf(out));

@@ -46,7 +46,6 @@ import org.transfer4j.head.train.HeadNetwork;
 import org.transfer4j.head.train.HeadTrainer;
 import org.transfer4j.head.train.HeadTrainingRun;
 import org.transfer4j.head.train.TrainingException;
-import org.transfer4j.head.train.TrainingListener;
 
 /**
  * What {@code train-head.jar --fine-tune} does, as a library call: Keras' second step on cached stage inputs
@@ -88,7 +87,7 @@ public final class FineTuneRun {
     private final Path backbone;
     private final boolean resume;
     private final boolean overwrite;
-    private final TrainingListener listener;
+    private final Listener listener;
     private final String command;
 
     private FineTuneRun(Builder b) {
@@ -126,7 +125,7 @@ public final class FineTuneRun {
         private Path backbone;
         private boolean resume;
         private boolean overwrite;
-        private TrainingListener listener = s -> { };
+        private Listener listener = (tuning, s) -> { };
         private String command;
 
         private Builder(Path trainCache, Path valCache, Path out, TrainingConfig config) {
@@ -134,10 +133,6 @@ public final class FineTuneRun {
             this.valCache = Objects.requireNonNull(valCache, "valCache");
             this.out = Objects.requireNonNull(out, "out");
             this.config = Objects.requireNonNull(config, "config");
-            if (config.hidden() <= 0) {
-                throw new IllegalArgumentException("hidden " + config.hidden() + " invalid with fine-tuning; "
-                        + "allowed: >= 1");
-            }
         }
 
         /** Epochs of head training on the frozen stage first (default 10; 0 = start from a fresh head). */
@@ -183,7 +178,7 @@ public final class FineTuneRun {
             return this;
         }
 
-        public Builder optListener(TrainingListener l) {
+        public Builder optListener(Listener l) {
             this.listener = Objects.requireNonNull(l, "listener");
             return this;
         }
@@ -196,6 +191,16 @@ public final class FineTuneRun {
         public FineTuneRun build() {
             return new FineTuneRun(this);
         }
+    }
+
+    /** Told after every epoch of either phase. */
+    @FunctionalInterface
+    public interface Listener {
+        /**
+         * @param fineTuning false during the warm-up (head only), true while stage and head train together
+         * @param stats      the epoch, numbered across both phases
+         */
+        void onEpoch(boolean fineTuning, EpochStats stats);
     }
 
     /** What a run produced; {@code warmupEpochs} of the history are the warm-up's. */
@@ -334,9 +339,7 @@ public final class FineTuneRun {
             ArrayRows warmTrain = pooledRows(stage, train, trainAll, chw, pooledSpec);
             ArrayRows warmVal = pooledRows(stage, val, valPlain, chw, pooledSpec);
             HeadTrainer.Result warm = HeadTrainer.builder(config.withEpochs(warmupEpochs).withValSplit(0))
-                    .optCheckpoint(warmCheckpoint).optResume(resume).optListener(s -> listener.onEpoch(
-                            new EpochStats(s.epoch(), s.trainLoss(), s.trainAccuracy(), s.valLoss(),
-                                    s.valAccuracy(), s.learningRate(), s.seconds(), s.improved())))
+                    .optCheckpoint(warmCheckpoint).optResume(resume).optListener(st -> listener.onEpoch(false, st))
                     .build().train(warmTrain, warmVal);
             warmHistory = warm.history();
             HeadWeights w = warm.weights();
@@ -401,7 +404,7 @@ public final class FineTuneRun {
             float[] x = new float[batch * dim];
             float[] t = new float[batch * k];
             float[] w = new float[batch];
-            float[] mask = config.dropout() > 0 ? new float[batch * h] : null;
+            float[] mask = config.dropout() > 0 && h > 0 ? new float[batch * h] : null;
             float[] probs = new float[batch * k];
             float[] dPooled = new float[batch * d];
             int[] labels = new int[batch];
@@ -470,7 +473,7 @@ public final class FineTuneRun {
                         iteration, bestEpoch, bestLoss, badEpochs, finished, List.copyOf(history)),
                         concat(stage.parameters(), head.parameters()),
                         concat(stage.updaterState(), head.updaterState()), best));
-                listener.onEpoch(stats);
+                listener.onEpoch(true, stats);
             }
             bestHead = Arrays.copyOfRange(best, s, s + hp);
             stage.setParameters(Arrays.copyOfRange(best, 0, s));
@@ -516,7 +519,7 @@ public final class FineTuneRun {
         int o = 0;
         float[] w1 = Arrays.copyOfRange(bestHead, o, o += d * h);
         float[] b1 = Arrays.copyOfRange(bestHead, o, o += h);
-        float[] w2 = Arrays.copyOfRange(bestHead, o, o += h * k);
+        float[] w2 = Arrays.copyOfRange(bestHead, o, o += (h == 0 ? d : h) * k);
         float[] b2 = Arrays.copyOfRange(bestHead, o, o + k);
         HeadWeights weights = new HeadWeights(train.classes(), d, h, w1, b1, w2, b2, spec);
         List<EpochStats> all = new ArrayList<>(warmHistory);
@@ -540,8 +543,10 @@ public final class FineTuneRun {
         record.addProperty("val_accuracy", valPred.accuracy());
         record.addProperty("val_loss", valPred.loss());
         Path model = out.resolve(HeadTrainingRun.MODEL_FILE);
-        Composer.compose(tunedFile, weights, Map.of(OnnxMetadata.HEAD, HeadFiles.metadataJson(weights, info),
-                OnnxMetadata.FINE_TUNE, record.toString()), model);
+        Map<String, String> metadata = new LinkedHashMap<>(); // ordered, so that the same run writes the same bytes
+        metadata.put(OnnxMetadata.HEAD, HeadFiles.metadataJson(weights, info));
+        metadata.put(OnnxMetadata.FINE_TUNE, record.toString());
+        Composer.compose(tunedFile, weights, metadata, model);
         Files.delete(tunedFile);
         Evaluation valEval = Evaluation.of(valPred);
         Evaluation trainEval = Evaluation.of(trainPred);

@@ -305,6 +305,33 @@ public final class StageNetwork {
         return dtype;
     }
 
+    /**
+     * Floating-point operations per image for an {@code h × w} stage input, counting the convolutions' products:
+     * {forward, forward + backward} where backward is the weight gradients plus the input gradients of every
+     * convolution that does not read the stage input.
+     */
+    public double[] gflopPerImage(int h, int w) {
+        Map<String, long[]> size = new HashMap<>();
+        size.put(input, new long[] {h, w});
+        double forward = 0;
+        double backward = 0;
+        for (Op op : ops) {
+            long[] in = size.get(op instanceof Conv c ? c.in() : op instanceof Relu r ? r.in()
+                    : op instanceof Add a ? a.a() : ((Pool) op).in());
+            long[] outSize = in;
+            if (op instanceof Conv c) {
+                long ho = (in[0] + c.pads()[0] + c.pads()[2] - c.k()) / c.stride() + 1;
+                long wo = (in[1] + c.pads()[1] + c.pads()[3] - c.k()) / c.stride() + 1;
+                double flops = 2.0 * ho * wo * c.k() * c.k() * c.cin() * c.cout();
+                forward += flops;
+                backward += c.in().equals(input) ? flops : 2 * flops;
+                outSize = new long[] {ho, wo};
+            }
+            size.put(op.output(), outSize);
+        }
+        return new double[] {forward / 1e9, (forward + backward) / 1e9};
+    }
+
     /** The ONNX initializer names this network trains, in parameter order. */
     public List<String> parameterNames() {
         return List.copyOf(layout.keySet());
