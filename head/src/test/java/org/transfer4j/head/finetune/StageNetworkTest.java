@@ -18,17 +18,25 @@ import java.nio.FloatBuffer;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.transfer4j.ModelException;
 import org.transfer4j.backbone.onnx.OnnxModels;
+import org.transfer4j.head.train.NativeThreads;
 import org.transfer4j.testing.TinyResNet;
 
 class StageNetworkTest {
     private static final int C = 4;
     private static final int HW = 6;
+
+    /** One native thread: these arrays are tiny, and spinning OpenMP threads on a busy machine make each op slow. */
+    @BeforeAll
+    static void oneThread() {
+        NativeThreads.set(1);
+    }
 
     /**
      * A tiny ResNet tail in ONNX: input → Relu ("split", the stage input) → bottleneck with a stride-2 3×3 conv and

@@ -82,6 +82,19 @@ class FineTuneTest {
     }
 
     @Test
+    void aHeadWithoutHiddenLayerFineTunesToo() throws Exception {
+        Path out = tmp.resolve("linear");
+        List<String> a = new ArrayList<>(args(out));
+        a.set(a.indexOf("--hidden") + 1, "0");
+        CliRun r = CliRun.run(new TrainHeadCommand(), a.toArray(String[]::new));
+        assertEquals(0, r.code(), r.err() + r.out());
+        assertTrue(Files.exists(out.resolve("model.onnx")), r.out());
+        assertTrue(OnnxModels.load(out.resolve("model.onnx")).getGraph().getNodeList().stream()
+                .filter(n -> n.getName().startsWith(org.transfer4j.head.compose.Composer.PREFIX))
+                .noneMatch(n -> n.getOpType().equals("Relu")), "a single softmax layer on the tuned backbone");
+    }
+
+    @Test
     void refusesCachesOfTheWrongKind() throws Exception {
         CliRun noFlag = CliRun.run(new TrainHeadCommand(), "--train", trainMaps.toString(), "--val",
                 valMaps.toString(), "--out", tmp.resolve("h1").toString());
