@@ -11,6 +11,7 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.transfer4j.head.ClassWeights;
 import org.transfer4j.head.TrainingConfig;
+import org.transfer4j.head.finetune.FineTuneRun;
 import org.transfer4j.head.train.EpochStats;
 import org.transfer4j.head.train.HeadTrainingRun;
 import org.transfer4j.head.train.NativeThreads;
@@ -37,7 +38,9 @@ import picocli.CommandLine.Spec;
             "  java -jar train-head.jar --train cache/train --val cache/val --out head",
             "  java -jar train-head.jar --train cache/train --val-split 0.2 --out head \\",
             "      --hidden 0 --baseline logistic",
-            "  java -jar train-head.jar --train cache/train --val cache/val --out head --resume"})
+            "  java -jar train-head.jar --train cache/train --val cache/val --out head --resume",
+            "  java -jar train-head.jar --train maps/train --val maps/val --out head --fine-tune \\",
+            "      --warmup-epochs 10 --fine-tune-lr 1e-5 --epochs 5"})
 public final class TrainHeadCommand implements Callable<Integer> {
     /** Held so the level sticks (java.util.logging keeps loggers weakly); Tribuo logs every SGD run at INFO. */
     private static final Logger TRIBUO_LOG = Logger.getLogger("org.tribuo");
@@ -119,6 +122,30 @@ public final class TrainHeadCommand implements Callable<Integer> {
     @Option(names = "--overwrite", description = "Replace a head already in --out (refused otherwise).")
     boolean overwrite;
 
+    @Option(names = "--fine-tune", description = "Fine-tune the backbone's last stage with the head (Keras' second "
+            + "step): --train and --val are maps caches (extract.jar --maps); a head warms up on the frozen stage, "
+            + "then stage and head train together with Adam at --fine-tune-lr. HEAD/model.onnx is the backbone "
+            + "with the tuned stage plus the head.")
+    boolean fineTune;
+
+    @Option(names = "--warmup-epochs", paramLabel = "N", defaultValue = "10",
+            description = "With --fine-tune: epochs of head training on the frozen stage first, with early "
+                    + "stopping (default: ${DEFAULT-VALUE}).")
+    int warmupEpochs;
+
+    @Option(names = "--fine-tune-lr", paramLabel = "F", defaultValue = "1e-5",
+            description = "With --fine-tune: Adam's rate for stage and head (default: ${DEFAULT-VALUE}).")
+    double fineTuneLr;
+
+    @Option(names = "--fine-tune-batch", paramLabel = "N", defaultValue = "16",
+            description = "With --fine-tune: minibatch of the joint phase (default: ${DEFAULT-VALUE}).")
+    int fineTuneBatch;
+
+    @Option(names = "--backbone", paramLabel = "MODEL.onnx",
+            description = "With --fine-tune: the full backbone the maps were cut from, when it moved (default: the "
+                    + "file the maps prefix names; its sha256 must match).")
+    Path backbone;
+
     @Override
     public Integer call() throws Exception {
         if (baseline != null && !baseline.equalsIgnoreCase("logistic")) {
@@ -138,6 +165,15 @@ public final class TrainHeadCommand implements Callable<Integer> {
                 TrainingConfig.defaults().schedule(), patience, seed, validation.val != null ? 0
                 : validation.valSplit));
         PrintWriter o = command.commandLine().getOut();
+        if (fineTune) {
+            return fineTune(config, o);
+        }
+        for (String flag : List.of("--warmup-epochs", "--fine-tune-lr", "--fine-tune-batch", "--backbone")) {
+            if (command.commandLine().getParseResult().hasMatchedOption(flag)) {
+                throw new picocli.CommandLine.ParameterException(command.commandLine(), flag + " applies to "
+                        + "--fine-tune only; add --fine-tune (with maps caches) or drop " + flag);
+            }
+        }
         if (resume && !Files.exists(out.resolve(HeadTrainingRun.CHECKPOINT))) {
             o.println("no checkpoint in " + out.resolve(HeadTrainingRun.CHECKPOINT) + "; starting fresh");
             o.flush();
@@ -171,6 +207,49 @@ public final class TrainHeadCommand implements Callable<Integer> {
         if (summary.composeNote() != null) {
             o.println(summary.composeNote());
         }
+        o.flush();
+        return 0;
+    }
+
+    private Integer fineTune(TrainingConfig config, PrintWriter o) throws Exception {
+        if (validation.val == null) {
+            throw new picocli.CommandLine.ParameterException(command.commandLine(), "--fine-tune needs --val (a "
+                    + "maps cache of the validation images: extract.jar --maps); early stopping and the kept epoch "
+                    + "are chosen on it");
+        }
+        if (baseline != null) {
+            throw new picocli.CommandLine.ParameterException(command.commandLine(), "--baseline does not apply to "
+                    + "--fine-tune (it fits pooled features); run it on a plain feature cache");
+        }
+        Cli.range(command, "--warmup-epochs", warmupEpochs, 0, 10_000, "0..10000");
+        Cli.range(command, "--fine-tune-batch", fineTuneBatch, 1, 4096, "1..4096");
+        if (!(fineTuneLr > 0 && fineTuneLr < 1)) {
+            throw Cli.badValue(command, "--fine-tune-lr", fineTuneLr, "0 < F < 1");
+        }
+        if (resume && !Files.exists(out.resolve(HeadTrainingRun.CHECKPOINT))
+                && !Files.exists(out.resolve(FineTuneRun.WARMUP_CHECKPOINT))) {
+            o.println("no checkpoint in " + out + "; starting fresh");
+            o.flush();
+        }
+        FineTuneRun run = FineTuneRun.builder(train, validation.val, out, config).optWarmupEpochs(warmupEpochs)
+                .optFineTuneLr(fineTuneLr).optFineTuneBatch(fineTuneBatch).optBackbone(backbone).optResume(resume)
+                .optOverwrite(overwrite)
+                .optCommand(Cli.shellCommand("train-head.jar",
+                        command.commandLine().getParseResult().originalArgs().toArray(String[]::new)))
+                .optListener((tuning, s) -> {
+                    o.println((tuning ? "fine-tune " : "warm-up ") + line(s, warmupEpochs + epochs));
+                    o.flush();
+                }).build();
+        var summary = run.run();
+        if (summary.resumed()) {
+            o.println("(resumed from a checkpoint)");
+        }
+        o.printf(Locale.ROOT, "best epoch %d of %d (%d warm-up): val_accuracy %.4f  val_loss %.4f  macro_f1 %.4f  "
+                        + "train_accuracy %.4f%n", summary.bestEpoch(), summary.history().size(),
+                summary.warmupEpochs(), summary.validation().accuracy(), summary.validation().loss(),
+                summary.validation().macroF1(), summary.training().accuracy());
+        o.println("wrote " + summary.model() + " (backbone with the tuned last stage + head in one ONNX model; base "
+                + "backbone sha256 " + summary.baseSha256() + "), head.json, head.bin, metrics.json, report.html");
         o.flush();
         return 0;
     }

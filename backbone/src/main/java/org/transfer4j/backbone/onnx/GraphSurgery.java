@@ -331,7 +331,8 @@ public final class GraphSurgery {
     /**
      * What {@code extract.jar --maps} runs: the backbone's prefix up to its last stage ({@link #splitAtStage}), with
      * the stage input flattened to a {@code features} [N, C*H*W] output so that the feature extractor and cache store
-     * it as rows, written to {@code out} (with its spec sidecar, whose sha256 is {@code out}'s).
+     * it as rows, written to {@code out} (with its spec sidecar, whose sha256 is {@code out}'s). Its metadata
+     * {@link OnnxMetadata#MAPS_SOURCE} names the full model and the split, for fine-tuning.
      *
      * @param chw the stage input's shape without the batch axis, to unflatten the rows
      */
@@ -369,7 +370,16 @@ public final class GraphSurgery {
         });
         mb.setDocString("The prefix of " + in.getFileName() + " up to its last stage's input '" + split.tensor()
                 + "', flattened to 'features' [N," + dim + "] (transfer4j extract --maps).");
-        ModelProto prefix = OnnxModels.withMetadata(mb.build(), Map.of(OnnxMetadata.SPEC, SpecJson.toJson(spec)));
+        com.google.gson.JsonObject source = new com.google.gson.JsonObject();
+        source.addProperty("file", in.toAbsolutePath().normalize().toString());
+        source.addProperty("sha256", Hashes.sha256(in));
+        source.addProperty("split", split.tensor());
+        // Ordered: Map.of's iteration order changes from JVM to JVM, and the prefix's bytes (its sha256, which the
+        // train and validation caches must share) would with it.
+        Map<String, String> entries = new java.util.LinkedHashMap<>();
+        entries.put(OnnxMetadata.SPEC, SpecJson.toJson(spec));
+        entries.put(OnnxMetadata.MAPS_SOURCE, source.toString());
+        ModelProto prefix = OnnxModels.withMetadata(mb.build(), entries);
         OnnxModels.save(prefix, out);
         BackboneSpec withSha = spec.withModelSha256(Hashes.sha256(out));
         SpecJson.write(withSha, sidecarOf(out));

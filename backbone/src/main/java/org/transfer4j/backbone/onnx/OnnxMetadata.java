@@ -33,6 +33,16 @@ public final class OnnxMetadata {
     public static final String IMPORT = "transfer4j.import";
     /** How an int8 model was quantized and calibrated: method, image count, seed, dataset hash (JSON object). */
     public static final String QUANTIZATION = "transfer4j.quantization";
+    /**
+     * A maps prefix ({@code extract --maps}): the full backbone it was cut from (absolute file path and sha256) and the
+     * split tensor, so fine-tuning finds the stage and the model to compose with (JSON object).
+     */
+    public static final String MAPS_SOURCE = "transfer4j.maps_source";
+    /**
+     * A model whose last stage was fine-tuned: the base backbone's sha256, the split tensor, the tuned parameters
+     * and the fine-tuning options (JSON object).
+     */
+    public static final String FINE_TUNE = "transfer4j.fine_tune";
     /** A generated backbone's recipe: model, seed, whether pretrained (JSON object). */
     public static final String GENERATOR = "transfer4j.generator";
     /** A composed model's output: class probabilities [N,K]. */

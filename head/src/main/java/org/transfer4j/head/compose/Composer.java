@@ -11,7 +11,6 @@ import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -21,6 +20,7 @@ import java.util.Set;
 import org.transfer4j.ModelException;
 import org.transfer4j.ModelException.Reason;
 import org.transfer4j.backbone.io.Hashes;
+import org.transfer4j.backbone.io.ReproducibleTime;
 import org.transfer4j.backbone.onnx.Graphs;
 import org.transfer4j.backbone.onnx.OnnxMetadata;
 import org.transfer4j.backbone.onnx.OnnxModels;
@@ -198,7 +198,7 @@ public final class Composer {
         composed.addProperty("backboneFile", backbone.getFileName().toString());
         composed.addProperty("backboneSha256", sha);
         composed.addProperty("featuresTensor", feat.name());
-        composed.addProperty("createdAt", Instant.now().toString());
+        composed.addProperty("createdAt", ReproducibleTime.now().toString());
         meta.put(OnnxMetadata.COMPOSED, composed.toString());
         extra.forEach((key, v) -> {
             if (!key.equals(OnnxMetadata.HEAD)) {

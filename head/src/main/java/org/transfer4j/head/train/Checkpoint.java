@@ -21,11 +21,14 @@ import org.transfer4j.backbone.io.AtomicFiles;
  * follows (epoch counters, best loss, history, the run's fingerprint), then float32 arrays: parameters (P), Adam's
  * moments (2P), best parameters (P); then a CRC-32 of everything before. Written atomically once per epoch.
  *
+ * <p>The fine-tuner ({@code org.transfer4j.head.finetune.FineTuneRun}) writes the same format, its arrays being the
+ * stage's followed by the head's.
+ *
  * <p>Everything random in an epoch is derived from (seed, epoch), so restoring these arrays and counters is all a
  * resumed run needs to produce the same weights, bit for bit, as one that was never interrupted.
  */
-final class Checkpoint {
-    static final int VERSION = 1;
+public final class Checkpoint {
+    public static final int VERSION = 1;
     private static final byte[] MAGIC = {'T', '4', 'J', 'C', 'K', 'P', 'T', 0};
     private static final Gson GSON = new GsonBuilder().serializeSpecialFloatingPointValues().create();
 
@@ -33,14 +36,14 @@ final class Checkpoint {
     }
 
     /** Counters and history; the arrays travel beside it. */
-    record Meta(String fingerprint, int epochsDone, int iteration, int bestEpoch, double bestLoss, int badEpochs,
+    public record Meta(String fingerprint, int epochsDone, int iteration, int bestEpoch, double bestLoss, int badEpochs,
                 boolean finished, List<EpochStats> history) {
     }
 
-    record State(Meta meta, float[] params, float[] updater, float[] best) {
+    public record State(Meta meta, float[] params, float[] updater, float[] best) {
     }
 
-    static void write(Path file, State s) throws IOException {
+    public static void write(Path file, State s) throws IOException {
         byte[] json = GSON.toJson(s.meta()).getBytes(StandardCharsets.UTF_8);
         long floats = (long) s.params().length + s.updater().length + s.best().length;
         long size = 16L + json.length + 4 * floats + 4;
@@ -57,7 +60,7 @@ final class Checkpoint {
         AtomicFiles.write(file, buf.array());
     }
 
-    static State read(Path file, int parameterCount) throws TrainingException {
+    public static State read(Path file, int parameterCount) throws TrainingException {
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(file);

@@ -27,9 +27,10 @@ import org.nd4j.linalg.schedule.ISchedule;
  * checkpoints keep their format. The parameters are mirrored in a Java array between steps; whoever writes the
  * native parameters outside {@link #step} calls {@link #parametersChanged()} so the next step reloads them.
  *
- * <p>Not thread-safe; one per network.
+ * <p>Not thread-safe; one per network (the head's {@link HeadNetwork}, the fine-tuned stage's
+ * {@code org.transfer4j.head.finetune.StageNetwork}). Public for the fine-tuning package only; not API.
  */
-final class FusedAdamW {
+public final class FusedAdamW {
     static final double BETA1 = Adam.DEFAULT_ADAM_BETA1_MEAN_DECAY;
     static final double BETA2 = Adam.DEFAULT_ADAM_BETA2_VAR_DECAY;
     static final double EPSILON = Adam.DEFAULT_ADAM_EPSILON;
@@ -54,7 +55,7 @@ final class FusedAdamW {
      * @param dtype      FLOAT or DOUBLE, the network's precision
      * @param decayed    [from, to) ranges that get weight decay, ascending and disjoint
      */
-    FusedAdamW(long parameters, DataType dtype, ISchedule schedule, long[][] decayed) {
+    public FusedAdamW(long parameters, DataType dtype, ISchedule schedule, long[][] decayed) {
         if (parameters > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("parameters " + parameters + " too many; allowed: < 2^31 - 8");
         }
@@ -79,12 +80,12 @@ final class FusedAdamW {
     }
 
     /** The learning rate at this step, as Adam reads it. */
-    double learningRate(int iteration, int epoch) {
+    public double learningRate(int iteration, int epoch) {
         return schedule.valueAt(iteration, epoch);
     }
 
     /** The native parameters were written by someone else: reload them before the next step. */
-    void parametersChanged() {
+    public void parametersChanged() {
         mirrored = false;
     }
 
@@ -95,7 +96,7 @@ final class FusedAdamW {
      * @param iteration 0-based global step (bias correction, iteration schedules)
      * @param epoch     0-based epoch (epoch schedules)
      */
-    void step(DataBuffer params, DataBuffer grads, int iteration, int epoch, double weightDecay) {
+    public void step(DataBuffer params, DataBuffer grads, int iteration, int epoch, double weightDecay) {
         double lr = learningRate(iteration, epoch);
         double keep = weightDecay > 0 ? 1.0 - lr * weightDecay : 1.0;
         if (single) {
@@ -186,7 +187,7 @@ final class FusedAdamW {
     }
 
     /** m then v, as float32 (the checkpoint's layout). */
-    float[] state() {
+    public float[] state() {
         float[] s = new float[2 * n];
         if (single) {
             System.arraycopy(mF, 0, s, 0, n);
@@ -200,7 +201,7 @@ final class FusedAdamW {
         return s;
     }
 
-    void setState(float[] s) {
+    public void setState(float[] s) {
         if (s.length != 2L * n) {
             throw new IllegalArgumentException("expected " + 2L * n + " updater values, got " + s.length);
         }

@@ -306,6 +306,32 @@ public final class HeadNetwork implements AutoCloseable {
         return loss;
     }
 
+    /**
+     * After {@link #forwardBackward} with {@code backward}: the gradient of that batch's loss with respect to its
+     * input rows ({@code b × D}, row-major, into {@code out}), which fine-tuning passes on to the layers below the
+     * head.
+     */
+    public void inputGradient(float[] out) {
+        Scratch s = last;
+        if (s == null) {
+            throw new IllegalStateException("inputGradient needs a forwardBackward pass first");
+        }
+        if (s.dx == null) {
+            try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                s.dx = Nd4j.create(dtype, s.b, d);
+            }
+        }
+        Nd4j.gemm(h > 0 ? s.dh : s.dz, h > 0 ? w1 : w2, s.dx, false, true, 1.0, 0.0);
+        if (dtype == DataType.FLOAT) {
+            s.dx.data().asNioFloat().get(0, out, 0, s.b * d);
+        } else {
+            DoubleBuffer db = s.dx.data().asNioDouble();
+            for (int i = 0; i < s.b * d; i++) {
+                out[i] = (float) db.get(i);
+            }
+        }
+    }
+
     private static void columnSums(double[] m, int rows, int cols, double[] out) {
         java.util.Arrays.fill(out, 0, cols, 0.0);
         for (int i = 0; i < rows; i++) {
@@ -406,6 +432,8 @@ public final class HeadNetwork implements AutoCloseable {
         final double[] bias;
         /** float copies on their way in or out of ND4J's buffers. */
         final float[] staging;
+        /** The input gradient, made on the first {@link #inputGradient} (fine-tuning only). */
+        INDArray dx;
 
         Scratch(int b) {
             this.b = b;

@@ -266,7 +266,7 @@ public final class HeadTrainer {
     }
 
     /** Forward pass only, in batches, without dropout: probabilities and plain cross-entropy. */
-    static Predictions evaluate(HeadNetwork net, FeatureRows rows, int[] which, List<String> classes) {
+    public static Predictions evaluate(HeadNetwork net, FeatureRows rows, int[] which, List<String> classes) {
         int d = net.featureDim();
         int k = net.classes();
         float[] x = new float[EVAL_BATCH * d];
@@ -303,7 +303,7 @@ public final class HeadTrainer {
         return Arrays.stream(which).filter(r -> rows.view(r) == 0).toArray();
     }
 
-    private static int countCorrect(float[] probs, int[] labels, int b, int k) {
+    public static int countCorrect(float[] probs, int[] labels, int b, int k) {
         int correct = 0;
         for (int i = 0; i < b; i++) {
             int best = 0;
@@ -320,7 +320,7 @@ public final class HeadTrainer {
     }
 
     /** Per-class loss weights: all 1, or n / (K · n_c) over the training rows. */
-    float[] classWeights(FeatureRows rows, int[] which) {
+    public float[] classWeights(FeatureRows rows, int[] which) {
         int k = rows.classes().size();
         float[] weights = new float[k];
         Arrays.fill(weights, 1f);
@@ -336,7 +336,7 @@ public final class HeadTrainer {
         return weights;
     }
 
-    private static int[] shuffled(int[] rows, SplittableRandom random) {
+    public static int[] shuffled(int[] rows, SplittableRandom random) {
         int[] a = rows.clone();
         for (int i = a.length - 1; i > 0; i--) {
             int j = random.nextInt(i + 1);
@@ -348,7 +348,7 @@ public final class HeadTrainer {
     }
 
     /** SplitMix64-style mixing so (seed, epoch, stream) triples give unrelated generator seeds. */
-    static long mix(long seed, long epoch, long stream) {
+    public static long mix(long seed, long epoch, long stream) {
         long z = seed * 0x9E3779B97F4A7C15L + epoch * 0xBF58476D1CE4E5B9L + stream * 0x94D049BB133111EBL;
         z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
         z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
@@ -366,7 +366,7 @@ public final class HeadTrainer {
         return new HeadWeights(classes, d, h, w1, b1, w2, b2, spec);
     }
 
-    private static void checkRows(FeatureRows rows, String what) throws TrainingException {
+    public static void checkRows(FeatureRows rows, String what) throws TrainingException {
         if (rows.rowCount() == 0) {
             throw new TrainingException(TrainingException.Reason.NO_ROWS, "the " + what + " cache has no rows; "
                     + "extract features from a folder with one sub-folder of images per class");
@@ -390,7 +390,7 @@ public final class HeadTrainer {
         }
     }
 
-    private static void checkSameKind(FeatureRows train, FeatureRows val) throws TrainingException {
+    public static void checkSameKind(FeatureRows train, FeatureRows val) throws TrainingException {
         if (!train.classes().equals(val.classes())) {
             throw new TrainingException(TrainingException.Reason.MISMATCH, "the validation cache's classes "
                     + val.classes() + " differ from the training cache's " + train.classes()

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
@@ -133,9 +134,17 @@ public final class HeadTrainingRun {
     public static final String MODEL_FILE = "model.onnx";
 
     public Summary run() throws Transfer4jException, IOException {
-        Files.createDirectories(out);
         try (CacheReader train = CacheReader.open(trainCache);
              CacheReader val = valCache == null ? null : CacheReader.open(valCache)) {
+            for (CacheReader c : val == null ? List.of(train) : List.of(train, val)) {
+                if (c.tensorShape() != null && !c.tensorShape().isEmpty()) {
+                    throw new TrainingException(TrainingException.Reason.MISMATCH, (c == train ? trainCache
+                            : valCache) + " holds feature maps " + c.tensorShape() + " (extract --maps), not pooled "
+                            + "features; fine-tune on it with --fine-tune (org.transfer4j.head.finetune.FineTuneRun), or extract "
+                            + "without --maps to train a head alone");
+                }
+            }
+            Files.createDirectories(out);
             Summary s = run(train, val);
             return s.withComposeNote(composeIfBackbonePresent(train.header().provenance().backboneFile()));
         }

@@ -17,13 +17,11 @@ import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import org.transfer4j.ModelException;
 import org.transfer4j.backbone.onnx.GraphSurgery;
 import org.transfer4j.testing.TinyResNet;
 
-/** GraphSurgery.splitAtStage on a two-stage tiny ResNet: prefix (ONNX Runtime) then stage (SameDiff) = whole model. */
+/** GraphSurgery.splitAtStage on a two-stage tiny ResNet: prefix (ONNX Runtime) then stage (StageNetwork) = whole model. */
 class StageSplitTest {
     private static final int C = 4;
     private static final int HW = 6;
@@ -61,13 +59,11 @@ class StageSplitTest {
         for (int i = 0; i < image.length; i++) {
             image[i] = (float) r.nextGaussian();
         }
-        float[] whole = StageGraphTest.run(model, image, n);
+        float[] whole = StageNetworkTest.run(model, image, n);
         float[] maps = run(split.prefix(), image, n);
         assertEquals(n * C * 3 * 3, maps.length);
-        StageGraph stage = StageGraph.fromOnnx(model, split.tensor(), DataType.FLOAT);
-        INDArray out = stage.sameDiff().output(Map.of(StageGraph.INPUT,
-                Nd4j.createFromArray(maps).reshape(n, C, 3, 3)), stage.output()).get(stage.output());
-        float[] got = out.data().asFloat();
+        StageNetwork stage = StageNetwork.fromOnnx(model, split.tensor(), DataType.FLOAT);
+        float[] got = stage.pooled(maps, n, new int[] {C, 3, 3});
         assertEquals(whole.length, got.length);
         for (int i = 0; i < whole.length; i++) {
             assertEquals(whole[i], got[i], 1e-5, "feature " + i);
@@ -78,7 +74,7 @@ class StageSplitTest {
                 () -> GraphSurgery.splitAtStage(model, "nope", "tiny"));
         assertTrue(e.getMessage().contains("'nope'"), e.getMessage());
         ModelException none = assertThrows(ModelException.class,
-                () -> GraphSurgery.splitAtStage(StageGraphTest.tinyResNet(1).toBuilder().setGraph(
+                () -> GraphSurgery.splitAtStage(StageNetworkTest.tinyResNet(1).toBuilder().setGraph(
                         model.getGraph().toBuilder().clearNode().addNode(TinyResNet.node("Relu", "only",
                                 List.of("input"), "features"))).build(), null, "plain"));
         assertTrue(none.getMessage().contains("strided Conv"), none.getMessage());

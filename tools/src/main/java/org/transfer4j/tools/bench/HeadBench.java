@@ -159,7 +159,7 @@ public final class HeadBench implements Callable<Integer> {
         return new double[] {Stats.median(fb), Stats.median(up)};
     }
 
-    private static double round(double v) {
+    static double round(double v) {
         return Math.round(v * 1000) / 1000.0;
     }
 
@@ -172,7 +172,7 @@ public final class HeadBench implements Callable<Integer> {
     }
 
     /** VmHWM from /proc/self/status (Linux); -1 elsewhere. */
-    private static long peakRssMb() {
+    static long peakRssMb() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
                 if (line.startsWith("VmHWM:")) {
