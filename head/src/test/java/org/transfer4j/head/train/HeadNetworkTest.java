@@ -46,7 +46,7 @@ class HeadNetworkTest {
                 mask[i] = r.nextFloat() < 0.3 ? 0f : 1f / 0.7f;
             }
         }
-        try (HeadNetwork net = new HeadNetwork(d, h, k, DataType.DOUBLE, new FixedSchedule(0.01), true)) {
+        try (HeadNetwork net = new HeadNetwork(d, h, k, DataType.DOUBLE, new FixedSchedule(0.01))) {
             net.initialize(11);
             // Non-zero biases so their gradients are exercised away from the initial point.
             long n = HeadNetwork.parameterCount(d, h, k);
@@ -80,7 +80,7 @@ class HeadNetworkTest {
         // Softmax regression, D=2, K=2, one row: gradient g = x ⊗ (p - t) for w2, (p - t) for b2.
         double lr = 0.01;
         double wd = 0.1;
-        try (HeadNetwork net = new HeadNetwork(2, 0, 2, DataType.FLOAT, new FixedSchedule(lr), true)) {
+        try (HeadNetwork net = new HeadNetwork(2, 0, 2, DataType.FLOAT, new FixedSchedule(lr))) {
             float[] p0 = {0.5f, -0.25f, 0.125f, 1f, 0.2f, -0.1f};
             net.setParameters(p0);
             float[] x = {1.5f, -2f};
@@ -128,7 +128,7 @@ class HeadNetworkTest {
 
     @Test
     void softmaxAndCrossEntropyStayFiniteAtHugeLogits() {
-        try (HeadNetwork net = new HeadNetwork(2, 0, 2, DataType.FLOAT, new FixedSchedule(0.01), true)) {
+        try (HeadNetwork net = new HeadNetwork(2, 0, 2, DataType.FLOAT, new FixedSchedule(0.01))) {
             // logits = (1e4, -1e4) for x = (1, 0).
             net.setParameters(new float[] {1e4f, -1e4f, 0f, 0f, 0f, 0f});
             float[] x = {1f, 0f, 1f, 0f};
