@@ -12,9 +12,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * {@code cblas_sgemm}/{@code cblas_dgemm} directly, the same library function {@code Nd4j.gemm} ends in.
  *
  * <p>Why not {@code Nd4j.gemm}: each call goes through libnd4j's {@code matmul} op first (an op object, shape
- * buffers, checks, dispatch). On a 2048→512→10 head at batch 64 that added 30–40 µs to each of the three small
- * products and ~0.2 ms to each of the two large ones (CPU time, medians, BENCHMARKS.md 2026-12-02), ~0.5 ms of a
- * training step. Called with the same operands, transpositions and leading dimensions, the results are bit-identical.
+ * buffers, checks, dispatch). On a 2048→512→10 head at batch 64 that added 12–40 µs to each of the three small
+ * products and 0–0.25 ms to the two large ones (CPU time, medians, BENCHMARKS.md 2026-12-02). Called with the same
+ * operands, transpositions and leading dimensions, the results are bit-identical.
  *
  * <p>The pointer does not own the memory: whoever makes one keeps the INDArray it points into alive (and never
  * reallocates it) for as long as the matrix is used.
