@@ -3,6 +3,7 @@ package org.transfer4j.tools.bench;
 import com.google.gson.Gson;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -109,6 +110,9 @@ public final class HeadBench implements Callable<Integer> {
         out.put("update_seconds_per_epoch", round(split[1] * steps / 1000));
         // The rest of an epoch's step: assembling the batch (rows, targets, dropout mask), counting hits.
         out.put("other_ms_per_step", round(median * 1000 / steps - split[0] - split[1]));
+        // The same halves in this thread's CPU time: on a shared machine wall time also counts waiting for a core.
+        out.put("forward_backward_cpu_ms_per_step", round(split[2]));
+        out.put("update_cpu_ms_per_step", round(split[3]));
         out.put("peak_rss_mb", peakRssMb());
         out.put("cores", Runtime.getRuntime().availableProcessors());
         System.out.println(new Gson().toJson(out));
@@ -116,8 +120,9 @@ public final class HeadBench implements Callable<Integer> {
     }
 
     /**
-     * Median ms per step of {forward+backward, update} over 5 rounds of 50 steps (after one warm-up round), on
-     * consecutive batches of the training rows (so that, as in training, each step's input comes from memory).
+     * Median ms per step of {forward+backward, update} in wall time, then the same two in this thread's CPU time, over
+     * 5 rounds of 50 steps (after one warm-up round), on consecutive batches of the training rows (so that, as in
+     * training, each step's input comes from memory).
      */
     private double[] stepSplitMs(ArrayRows data) {
         int h = hidden;
@@ -134,6 +139,9 @@ public final class HeadBench implements Callable<Integer> {
         }
         List<Double> fb = new ArrayList<>();
         List<Double> up = new ArrayList<>();
+        List<Double> fbCpu = new ArrayList<>();
+        List<Double> upCpu = new ArrayList<>();
+        ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
         int batches = Math.max(1, data.rowCount() / batch);
         try (HeadNetwork net = new HeadNetwork(dim, h, k, DataType.FLOAT, new FixedSchedule(1e-3))) {
             net.initialize(seed);
@@ -141,6 +149,8 @@ public final class HeadBench implements Callable<Integer> {
             for (int round = 0; round < 6; round++) {
                 long f = 0;
                 long u = 0;
+                long fc = 0;
+                long uc = 0;
                 for (int i = 0; i < 50; i++, it++) {
                     int first = (it % batches) * batch;
                     Arrays.fill(t, 0f);
@@ -149,20 +159,26 @@ public final class HeadBench implements Callable<Integer> {
                         data.read(row, x, j * dim);
                         t[j * k + data.label(row)] = 1f;
                     }
+                    long c0 = cpu.getCurrentThreadCpuTime();
                     long t0 = System.nanoTime();
                     net.forwardBackward(x, t, w, mask, batch, null, null, true);
                     long t1 = System.nanoTime();
+                    long c1 = cpu.getCurrentThreadCpuTime();
                     net.update(it, 0, TrainingConfig.defaults().weightDecay());
                     f += t1 - t0;
                     u += System.nanoTime() - t1;
+                    fc += c1 - c0;
+                    uc += cpu.getCurrentThreadCpuTime() - c1;
                 }
                 if (round > 0) { // the first round warms up
                     fb.add(f / 50 / 1e6);
                     up.add(u / 50 / 1e6);
+                    fbCpu.add(fc / 50 / 1e6);
+                    upCpu.add(uc / 50 / 1e6);
                 }
             }
         }
-        return new double[] {Stats.median(fb), Stats.median(up)};
+        return new double[] {Stats.median(fb), Stats.median(up), Stats.median(fbCpu), Stats.median(upCpu)};
     }
 
     private static double round(double v) {
