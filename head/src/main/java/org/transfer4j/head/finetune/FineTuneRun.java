@@ -345,7 +345,7 @@ public final class FineTuneRun {
             HeadWeights w = warm.weights();
             head0 = concat(w.w1(), w.b1(), w.w2(), w.b2());
         } else {
-            try (HeadNetwork fresh = new HeadNetwork(d, h, k, DataType.FLOAT, new FixedSchedule(fineTuneLr), true)) {
+            try (HeadNetwork fresh = new HeadNetwork(d, h, k, DataType.FLOAT, new FixedSchedule(fineTuneLr))) {
                 fresh.initialize(config.seed());
                 head0 = fresh.parameters();
             }
@@ -370,7 +370,7 @@ public final class FineTuneRun {
         Predictions valPred;
         Predictions trainPred;
         float[] bestHead;
-        try (HeadNetwork head = new HeadNetwork(d, h, k, DataType.FLOAT, schedule, true)) {
+        try (HeadNetwork head = new HeadNetwork(d, h, k, DataType.FLOAT, schedule)) {
             head.setParameters(head0);
             int startEpoch = 0;
             int iteration = 0;

@@ -42,7 +42,6 @@ public final class HeadTrainer {
     private final TrainingListener listener;
     private final Path checkpoint;
     private final boolean resume;
-    private final boolean useWorkspace;
     private final DataType dtype;
 
     private HeadTrainer(Builder b) {
@@ -50,7 +49,6 @@ public final class HeadTrainer {
         this.listener = b.listener;
         this.checkpoint = b.checkpoint;
         this.resume = b.resume;
-        this.useWorkspace = b.useWorkspace;
         this.dtype = b.dtype;
     }
 
@@ -64,7 +62,6 @@ public final class HeadTrainer {
         private TrainingListener listener = s -> { };
         private Path checkpoint;
         private boolean resume;
-        private boolean useWorkspace = true;
         private DataType dtype = DataType.FLOAT;
 
         private Builder(TrainingConfig config) {
@@ -85,12 +82,6 @@ public final class HeadTrainer {
         /** Continue from the checkpoint file when it exists (it must belong to the same inputs and options). */
         public Builder optResume(boolean r) {
             this.resume = r;
-            return this;
-        }
-
-        /** Run each step inside an ND4J workspace (default true; false only to measure what it saves). */
-        public Builder optWorkspace(boolean w) {
-            this.useWorkspace = w;
             return this;
         }
 
@@ -158,7 +149,7 @@ public final class HeadTrainer {
         String fingerprint = Fingerprints.sha256(new Gson().toJson(config) + "|" + trainSha + "|" + valSha + "|"
                 + dtype);
 
-        try (HeadNetwork net = new HeadNetwork(d, h, k, dtype, Schedules.of(config), useWorkspace)) {
+        try (HeadNetwork net = new HeadNetwork(d, h, k, dtype, Schedules.of(config))) {
             net.initialize(config.seed());
             int startEpoch = 0;
             int iteration = 0;

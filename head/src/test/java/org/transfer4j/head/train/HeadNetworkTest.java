@@ -1,9 +1,12 @@
 package org.transfer4j.head.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
+import java.util.SplittableRandom;
+import java.util.random.RandomGenerator;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.schedule.FixedSchedule;
@@ -46,7 +49,7 @@ class HeadNetworkTest {
                 mask[i] = r.nextFloat() < 0.3 ? 0f : 1f / 0.7f;
             }
         }
-        try (HeadNetwork net = new HeadNetwork(d, h, k, DataType.DOUBLE, new FixedSchedule(0.01), true)) {
+        try (HeadNetwork net = new HeadNetwork(d, h, k, DataType.DOUBLE, new FixedSchedule(0.01))) {
             net.initialize(11);
             // Non-zero biases so their gradients are exercised away from the initial point.
             long n = HeadNetwork.parameterCount(d, h, k);
@@ -80,7 +83,7 @@ class HeadNetworkTest {
         // Softmax regression, D=2, K=2, one row: gradient g = x ⊗ (p - t) for w2, (p - t) for b2.
         double lr = 0.01;
         double wd = 0.1;
-        try (HeadNetwork net = new HeadNetwork(2, 0, 2, DataType.FLOAT, new FixedSchedule(lr), true)) {
+        try (HeadNetwork net = new HeadNetwork(2, 0, 2, DataType.FLOAT, new FixedSchedule(lr))) {
             float[] p0 = {0.5f, -0.25f, 0.125f, 1f, 0.2f, -0.1f};
             net.setParameters(p0);
             float[] x = {1.5f, -2f};
@@ -128,7 +131,7 @@ class HeadNetworkTest {
 
     @Test
     void softmaxAndCrossEntropyStayFiniteAtHugeLogits() {
-        try (HeadNetwork net = new HeadNetwork(2, 0, 2, DataType.FLOAT, new FixedSchedule(0.01), true)) {
+        try (HeadNetwork net = new HeadNetwork(2, 0, 2, DataType.FLOAT, new FixedSchedule(0.01))) {
             // logits = (1e4, -1e4) for x = (1, 0).
             net.setParameters(new float[] {1e4f, -1e4f, 0f, 0f, 0f, 0f});
             float[] x = {1f, 0f, 1f, 0f};
@@ -149,5 +152,33 @@ class HeadNetworkTest {
             assertEquals(2e4, ce[0], 1e-2);
             assertEquals(1e4, loss, 1e-2);
         }
+    }
+
+    /** The mask is the plain definition's, bit for bit: one draw per unit, dropped when the draw is below p. */
+    @Test
+    void dropoutMaskIsThePlainDefinitionsBitForBit() {
+        int n = 5000;
+        for (double p : new double[] {0.5, 0.3, 0.0, 0.999, 1e-300}) {
+            for (int g = 0; g < 2; g++) {
+                RandomGenerator random = g == 0 ? new SplittableRandom(17) : new Random(17);
+                RandomGenerator same = g == 0 ? new SplittableRandom(17) : new Random(17);
+                float[] mask = new float[n + 1];
+                HeadNetwork.fillDropoutMask(mask, n, p, random);
+                float keep = (float) (1.0 / (1.0 - p));
+                int dropped = 0;
+                for (int i = 0; i < n; i++) {
+                    float expected = same.nextDouble() < p ? 0f : keep;
+                    assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(mask[i]),
+                            "unit " + i + " at p=" + p);
+                    dropped += mask[i] == 0f ? 1 : 0;
+                }
+                assertEquals(0f, mask[n], "writes n units only");
+                assertEquals(random.nextLong(), same.nextLong(), "one draw per unit");
+                assertEquals(p, (double) dropped / n, 0.03, "share dropped at p=" + p);
+            }
+        }
+        float[] none = new float[3];
+        HeadNetwork.fillDropoutMask(none, 3, 0.0, new SplittableRandom(1));
+        assertFalse(none[0] == 0f || none[1] == 0f || none[2] == 0f, "p = 0 drops nothing");
     }
 }

@@ -87,7 +87,7 @@ class HeadTrainerTest {
         float[] none = HeadTrainer.builder(small()).build().classWeights(rows, ValidationSplit.all(rows));
         assertArrayEquals(new float[] {1f, 1f}, none);
         // The network's loss is sum(w_i ce_i) / sum(w_i): the minority row counts three times as much.
-        try (HeadNetwork net = new HeadNetwork(4, 0, 2, DataType.DOUBLE, new FixedSchedule(0.1), true)) {
+        try (HeadNetwork net = new HeadNetwork(4, 0, 2, DataType.DOUBLE, new FixedSchedule(0.1))) {
             net.initialize(5);
             float[] x = new float[16];
             float[] t = new float[8];

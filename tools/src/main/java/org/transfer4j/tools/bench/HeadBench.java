@@ -3,6 +3,7 @@ package org.transfer4j.tools.bench;
 import com.google.gson.Gson;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -30,7 +31,8 @@ import picocli.CommandLine.Option;
  * the median seconds per epoch and the GFLOP/s it implies. FLOPs per row and epoch: 4·D·H for the first layer
  * (forward and weight gradient; the input gradient is never needed) plus 6·H·K for the second (forward, weight and
  * input gradients); with H = 0, 4·D·K. It also times a step's two halves (forward+backward, and the Adam update)
- * on the same shapes. Native threads default to train-head's ({@link NativeThreads#useTrainingDefault()}).
+ * on the same shapes and rows, and reports the rest of an epoch's time per step (batch assembly) as the
+ * difference. Native threads default to train-head's ({@link NativeThreads#useTrainingDefault()}).
  */
 @Command(name = "head", mixinStandardHelpOptions = true,
         description = "Head training speed on synthetic features; prints one JSON line.")
@@ -53,8 +55,6 @@ public final class HeadBench implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "ND4J/BLAS threads; 0 = train-head's default "
             + "(OMP_NUM_THREADS if set, else 1) (default: ${DEFAULT-VALUE}).")
     int threads;
-    @Option(names = "--no-workspace", description = "Run steps without an ND4J workspace (to measure what it saves).")
-    boolean noWorkspace;
     @Option(names = "--seed", defaultValue = "42", description = "Seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
@@ -73,7 +73,7 @@ public final class HeadBench implements Callable<Integer> {
         // Process CPU time per epoch as well: on a shared machine it varies far less than wall time.
         List<Double> cpuSeconds = new ArrayList<>();
         long[] cpuAt = {processCpuNanos()};
-        HeadTrainer trainer = HeadTrainer.builder(config).optWorkspace(!noWorkspace)
+        HeadTrainer trainer = HeadTrainer.builder(config)
                 .optListener(s -> {
                     seconds.add(s.seconds());
                     long now = processCpuNanos();
@@ -93,7 +93,6 @@ public final class HeadBench implements Callable<Integer> {
         out.put("batch", batch);
         out.put("epochs", epochs);
         out.put("dropout", hidden == 0 ? 0 : dropout);
-        out.put("workspace", !noWorkspace);
         out.put("blas_threads", NativeThreads.blasThreads());
         out.put("nd4j_native", "linux-x86_64" + Nd4jBinaries.select());
         out.put("blas_kernels", String.valueOf(Nd4jBinaries.blasKernels()));
@@ -103,30 +102,34 @@ public final class HeadBench implements Callable<Integer> {
         out.put("gflop_per_epoch", round(gflop));
         out.put("gflops", round(gflop / median));
         // Where a step's time goes, on the same shapes: the Adam update (with weight decay) vs forward and backward.
-        double[] split = stepSplitMs();
-        out.put("steps_per_epoch", (rows + batch - 1) / batch);
+        double[] split = stepSplitMs(data);
+        int steps = (rows + batch - 1) / batch;
+        out.put("steps_per_epoch", steps);
         out.put("forward_backward_ms_per_step", round(split[0]));
         out.put("update_ms_per_step", round(split[1]));
-        out.put("update_seconds_per_epoch", round(split[1] * ((rows + batch - 1) / batch) / 1000));
+        out.put("update_seconds_per_epoch", round(split[1] * steps / 1000));
+        // The rest of an epoch's step: assembling the batch (rows, targets, dropout mask), counting hits.
+        out.put("other_ms_per_step", round(median * 1000 / steps - split[0] - split[1]));
+        // The same halves in this thread's CPU time: on a shared machine wall time also counts waiting for a core.
+        out.put("forward_backward_cpu_ms_per_step", round(split[2]));
+        out.put("update_cpu_ms_per_step", round(split[3]));
         out.put("peak_rss_mb", peakRssMb());
         out.put("cores", Runtime.getRuntime().availableProcessors());
         System.out.println(new Gson().toJson(out));
         return 0;
     }
 
-    /** Median ms per step of {forward+backward, update} over 5 rounds of 50 steps on one fixed random batch. */
-    private double[] stepSplitMs() {
+    /**
+     * Median ms per step of {forward+backward, update} in wall time, then the same two in this thread's CPU time, over
+     * 5 rounds of 50 steps (after one warm-up round), on consecutive batches of the training rows (so that, as in
+     * training, each step's input comes from memory).
+     */
+    private double[] stepSplitMs(ArrayRows data) {
         int h = hidden;
         int k = classes;
         Random r = new Random(seed);
         float[] x = new float[batch * dim];
-        for (int i = 0; i < x.length; i++) {
-            x[i] = (float) r.nextGaussian();
-        }
         float[] t = new float[batch * k];
-        for (int i = 0; i < batch; i++) {
-            t[i * k + r.nextInt(k)] = 1;
-        }
         float[] w = new float[batch];
         Arrays.fill(w, 1);
         float[] mask = null;
@@ -136,27 +139,46 @@ public final class HeadBench implements Callable<Integer> {
         }
         List<Double> fb = new ArrayList<>();
         List<Double> up = new ArrayList<>();
-        try (HeadNetwork net = new HeadNetwork(dim, h, k, DataType.FLOAT, new FixedSchedule(1e-3), !noWorkspace)) {
+        List<Double> fbCpu = new ArrayList<>();
+        List<Double> upCpu = new ArrayList<>();
+        ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
+        int batches = Math.max(1, data.rowCount() / batch);
+        try (HeadNetwork net = new HeadNetwork(dim, h, k, DataType.FLOAT, new FixedSchedule(1e-3))) {
             net.initialize(seed);
             int it = 0;
             for (int round = 0; round < 6; round++) {
                 long f = 0;
                 long u = 0;
+                long fc = 0;
+                long uc = 0;
                 for (int i = 0; i < 50; i++, it++) {
+                    int first = (it % batches) * batch;
+                    Arrays.fill(t, 0f);
+                    for (int j = 0; j < batch; j++) {
+                        int row = (first + j) % data.rowCount();
+                        data.read(row, x, j * dim);
+                        t[j * k + data.label(row)] = 1f;
+                    }
+                    long c0 = cpu.getCurrentThreadCpuTime();
                     long t0 = System.nanoTime();
                     net.forwardBackward(x, t, w, mask, batch, null, null, true);
                     long t1 = System.nanoTime();
+                    long c1 = cpu.getCurrentThreadCpuTime();
                     net.update(it, 0, TrainingConfig.defaults().weightDecay());
                     f += t1 - t0;
                     u += System.nanoTime() - t1;
+                    fc += c1 - c0;
+                    uc += cpu.getCurrentThreadCpuTime() - c1;
                 }
                 if (round > 0) { // the first round warms up
                     fb.add(f / 50 / 1e6);
                     up.add(u / 50 / 1e6);
+                    fbCpu.add(fc / 50 / 1e6);
+                    upCpu.add(uc / 50 / 1e6);
                 }
             }
         }
-        return new double[] {Stats.median(fb), Stats.median(up)};
+        return new double[] {Stats.median(fb), Stats.median(up), Stats.median(fbCpu), Stats.median(upCpu)};
     }
 
     static double round(double v) {

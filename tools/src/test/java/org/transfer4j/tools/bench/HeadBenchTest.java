@@ -29,7 +29,15 @@ class HeadBenchTest {
         double fb = o.get("forward_backward_ms_per_step").getAsDouble();
         double up = o.get("update_ms_per_step").getAsDouble();
         assertTrue(fb > 0 && up > 0, o.toString());
+        // CPU time of the same halves: positive, and (one thread) not more than the wall time plus timer granularity.
+        double fbCpu = o.get("forward_backward_cpu_ms_per_step").getAsDouble();
+        double upCpu = o.get("update_cpu_ms_per_step").getAsDouble();
+        assertTrue(fbCpu > 0 && fbCpu <= fb + 0.05 && upCpu >= 0 && upCpu <= up + 0.05, o.toString());
         assertEquals(up * 10 / 1000, o.get("update_seconds_per_epoch").getAsDouble(), 0.002, o.toString());
+        // The rest of a step in an epoch (batch assembly): the epoch's time per step less the two measured halves
+        // (up to 0.05 ms apart here, because the epoch time is printed rounded to the millisecond).
+        double epochMsPerStep = o.get("seconds_per_epoch").getAsDouble() * 1000 / 10;
+        assertEquals(epochMsPerStep - fb - up, o.get("other_ms_per_step").getAsDouble(), 0.06, o.toString());
         // FLOPs per epoch: rows * (4*D*H + 6*H*K).
         assertEquals(300 * (4.0 * 64 * 16 + 6.0 * 16 * 3) / 1e9, o.get("gflop_per_epoch").getAsDouble(), 0.001);
     }
