@@ -332,6 +332,29 @@ class FeatureExtractorTest {
     }
 
     @Test
+    void lanesSplitTheLastRoundEvenlyWhenTheTaskCountIsKnown() throws Exception {
+        List<ImageTask> tasks = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            tasks.add(ImageTask.plain(i, solid("r" + i + ".png", 12, 12, colour(i))));
+        }
+        try (Backbone b = Backbone.load(model, CPU);
+                FeatureExtractor fx = FeatureExtractor.builder(b).optBatchSize(4).optLanes(4).build()) {
+            // 10 tasks, batches of 4, 4 lanes: fewer than a full round, so shares of 3 (3+3+3+1), not 4+4+2 with two
+            // lanes idle while the others run whole batches.
+            Recorder r = new Recorder();
+            assertEquals(4, fx.run(tasks, r).batches());
+            assertEquals(tasks, r.order);
+            for (int i = 0; i < tasks.size(); i++) {
+                assertArrayEquals(expected(b.spec(), colour(i)), r.features.get(i), 1e-4f, "image " + i);
+            }
+            // An Iterable of unknown size keeps full batches: 4 + 4 + 2.
+            Recorder unknown = new Recorder();
+            assertEquals(3, fx.run(tasks::iterator, unknown).batches());
+            assertEquals(tasks, unknown.order);
+        }
+    }
+
+    @Test
     void lanesForOneThreadSessionsAreTheCores() throws Exception {
         int cores = Runtime.getRuntime().availableProcessors();
         try (Backbone one = Backbone.load(model, CPU);
