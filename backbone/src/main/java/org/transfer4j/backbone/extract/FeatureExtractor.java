@@ -34,8 +34,9 @@ import org.transfer4j.backbone.preprocess.View;
  * <ul>
  * <li><b>Lanes</b> (for a CPU backbone opened with one intra-op thread): {@code lanes} threads each take a whole
  * batch, decode it and run it. Every core works on its own batch, so no parallel operator waits for a core that is
- * busy decoding (with a multi-threaded session, a decoder on one core stalls every operator's other threads: on 2
- * cores the int8 ResNet50 lost half its speed that way). Results still reach the sink in task order.
+ * busy decoding (with a multi-threaded session, a decoder on one core stalls every operator's other threads; on 2
+ * cores lanes ran the int8 ResNet50 pipeline a median 8% faster, BENCHMARKS.md). Results still reach the sink in task
+ * order.
  * <li><b>One batch at a time</b> ({@code lanes} 0): inference on the caller's thread with the session's own threads
  * (a GPU, or a many-threaded session), the next batch decoded meanwhile by {@code decodeThreads}. When decode
  * threads plus intra-op threads exceed the cores, open the backbone without spinning (the {@link BackboneOptions}
