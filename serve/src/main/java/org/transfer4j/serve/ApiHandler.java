@@ -2,7 +2,6 @@ package org.transfer4j.serve;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import java.nio.FloatBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.List;
@@ -18,15 +17,13 @@ import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
 import org.transfer4j.backbone.image.ImageDecodeException;
-import org.transfer4j.backbone.image.RgbImage;
-import org.transfer4j.backbone.preprocess.Preprocessor;
 import org.transfer4j.inference.Prediction;
 import org.transfer4j.inference.Predictor;
 
 /**
- * Every endpoint of the server. Runs on Jetty's request threads, which may block: a predict request reads its body,
- * decodes its image (so a bad image fails alone, with 422, before it reaches a batch) and preprocesses it here, in
- * parallel with other requests, then hands the floats to the {@link Batcher} and returns; the batcher thread sends the answer when the batch has run. Anything that goes
+ * Every endpoint of the server. Runs on Jetty's request threads, which may block: a predict request reads its body
+ * here, hands the encoded image to the {@link Batcher} and returns; the batching worker decodes it (a bad image fails
+ * alone, with 422) and sends the answer when the batch has run. Anything that goes
  * wrong ends as a JSON error body; unexpected exceptions are logged and answered with a bare 500.
  */
 final class ApiHandler extends Handler.Abstract {
@@ -41,8 +38,6 @@ final class ApiHandler extends Handler.Abstract {
     private final JsonObject model;
     private final byte[] token;
     private final BooleanSupplier ready;
-    /** Preprocessor is not thread-safe (it reuses its scratch); one per request thread, built on first use. */
-    private final ThreadLocal<Preprocessor> preprocessors;
 
     ApiHandler(Predictor predictor, ServerOptions options, Admission admission, Batcher batcher, Metrics metrics,
                Page page, JsonObject model, BooleanSupplier ready) {
@@ -55,7 +50,6 @@ final class ApiHandler extends Handler.Abstract {
         this.model = model;
         this.token = options.token() == null ? null : ("Bearer " + options.token()).getBytes(StandardCharsets.UTF_8);
         this.ready = ready;
-        this.preprocessors = ThreadLocal.withInitial(() -> new Preprocessor(predictor.spec()));
     }
 
     @Override
@@ -123,36 +117,21 @@ final class ApiHandler extends Handler.Abstract {
             throw new ApiError(503, "the server is busy: " + admission.capacity() + " requests are already "
                     + "queued (--queue " + admission.capacity() + "); retry after a second", "QUEUE_FULL");
         }
-        CompletableFuture<Batcher.Result> result;
+        Upload upload;
         long readNanos;
-        long decodeNanos;
-        long preprocessNanos;
-        RgbImage image;
-        float[] pixels;
         try {
-            Upload upload = Upload.read(ex.request, options.maxBodyBytes());
-            long decodeStart = System.nanoTime();
-            readNanos = decodeStart - ex.startNanos;
-            try {
-                image = predictor.decoder().decode(upload.bytes(), upload.name());
-            } catch (ImageDecodeException e) {
-                throw new ApiError(422, e.getMessage(), e.reason().name());
-            }
-            long preprocessStart = System.nanoTime();
-            decodeNanos = preprocessStart - decodeStart;
-            pixels = new float[predictor.spec().floatsPerImage()];
-            preprocessors.get().write(image, FloatBuffer.wrap(pixels), 0);
-            preprocessNanos = System.nanoTime() - preprocessStart;
+            upload = Upload.read(ex.request, options.maxBodyBytes());
+            readNanos = System.nanoTime() - ex.startNanos;
         } catch (Exception | Error e) {
             admission.release(1);
             throw e;
         }
-        result = batcher.submit(pixels);
-        result.whenComplete((r, failure) -> {
+        // Decoded by the batching worker that takes it (a bad image fails alone, with 422).
+        batcher.submit(upload).whenComplete((r, failure) -> {
             if (failure != null) {
                 answerFailure(ex, failure);
             } else {
-                ex.json(200, predictionJson(r, topK, image, readNanos, decodeNanos, preprocessNanos, ex.startNanos));
+                ex.json(200, predictionJson(r, topK, readNanos, ex.startNanos));
             }
         });
     }
@@ -176,7 +155,9 @@ final class ApiHandler extends Handler.Abstract {
     private static void answerFailure(Exchange ex, Throwable failure) {
         Throwable cause = failure instanceof CompletionException && failure.getCause() != null
                 ? failure.getCause() : failure;
-        if (cause instanceof IllegalStateException) {
+        if (cause instanceof ImageDecodeException e) {
+            ex.error(422, e.getMessage(), e.reason().name());
+        } else if (cause instanceof IllegalStateException) {
             ex.response.getHeaders().put(HttpHeader.RETRY_AFTER, "1");
             ex.error(503, cause.getMessage(), "SHUTTING_DOWN");
         } else {
@@ -203,8 +184,7 @@ final class ApiHandler extends Handler.Abstract {
         return Math.min(k, predictor.classes().size());
     }
 
-    private JsonObject predictionJson(Batcher.Result r, int topK, RgbImage image, long readNanos, long decodeNanos,
-                                      long preprocessNanos, long startNanos) {
+    private JsonObject predictionJson(Batcher.Result r, int topK, long readNanos, long startNanos) {
         Prediction p = r.prediction();
         List<Prediction.Scored> top = p.top().size() >= topK ? p.top().subList(0, topK)
                 : Prediction.of(predictor.classes(), p.probabilities(), topK).top();
@@ -222,14 +202,14 @@ final class ApiHandler extends Handler.Abstract {
         }
         o.add("top", list);
         JsonObject img = new JsonObject();
-        img.addProperty("width", image.width());
-        img.addProperty("height", image.height());
+        img.addProperty("width", r.width());
+        img.addProperty("height", r.height());
         o.add("image", img);
         o.addProperty("batch_size", r.batchSize());
         JsonObject t = new JsonObject();
         t.addProperty("read_ms", ms(readNanos));
-        t.addProperty("decode_ms", ms(decodeNanos));
-        t.addProperty("preprocess_ms", ms(preprocessNanos));
+        t.addProperty("decode_ms", ms(r.decodeNanos()));
+        t.addProperty("preprocess_ms", ms(r.preprocessNanos()));
         t.addProperty("queue_ms", ms(r.queueNanos()));
         t.addProperty("inference_ms", ms(r.inferenceNanos()));
         t.addProperty("total_ms", ms(System.nanoTime() - startNanos));

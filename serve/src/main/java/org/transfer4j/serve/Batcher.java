@@ -10,32 +10,38 @@ import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.transfer4j.backbone.extract.Backbone;
+import org.transfer4j.backbone.image.ImageDecodeException;
+import org.transfer4j.backbone.image.RgbImage;
+import org.transfer4j.backbone.preprocess.Preprocessor;
 import org.transfer4j.inference.Prediction;
 import org.transfer4j.inference.Predictor;
 
 /**
- * Dynamic batching: {@code workers} threads each gather preprocessed images from concurrent requests into a single
- * {@link Predictor#predictPreprocessed} call (one ONNX Runtime run) of up to {@code maxBatch} images. The request
- * threads decode and preprocess in parallel; a worker only copies each image's floats into its own direct batch buffer
- * (no native allocation per batch) and runs the model, so it never becomes the bottleneck that serial preprocessing
- * would (measured: 29 images/s through {@code predictImages} vs 280 for the model alone, mobilenetv2 int8, 2 cores).
+ * Dynamic batching: {@code workers} threads each gather encoded images from concurrent requests, decode and
+ * preprocess them into their own direct batch buffer (no native allocation per batch) and run them in a single
+ * {@link Predictor#predictPreprocessed} call (one ONNX Runtime run) of up to {@code maxBatch} images. Request threads
+ * only read bodies; with one worker per core, decoding never preempts a model run on another core.
  * A batch starts when it is full, when its first image has waited {@code maxWait}, or as soon as no other admitted
  * request is still being read or decoded (nobody else is coming, so waiting would only add latency).
  *
- * <p>On the CPU, several workers on a Predictor with one ORT thread each beat one worker on a many-threaded session:
- * a request thread decoding on one core then slows one batch, instead of stalling every parallel operator's other
- * threads (serve.jar: one worker per core).
+ * <p>On the CPU, several workers on a Predictor with one ORT thread each beat one worker on a many-threaded session,
+ * where any other work on one core stalls every parallel operator's other threads (serve.jar: one worker per core).
  *
  * <p>Requests enter through {@link Admission}: their slot is given back here, when their image enters a batch.
  */
 final class Batcher implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Batcher.class.getName());
 
-    /** What a request gets back: its prediction and how it was served. */
-    record Result(Prediction prediction, int batchSize, long queueNanos, long inferenceNanos) {
+    /** What a request gets back: its prediction, the decoded image's size and how it was served. */
+    record Result(Prediction prediction, int width, int height, int batchSize, long queueNanos, long decodeNanos,
+                  long preprocessNanos, long inferenceNanos) {
     }
 
-    private record Job(float[] pixels, long enqueuedNanos, CompletableFuture<Result> result) {
+    private record Job(Upload upload, long enqueuedNanos, CompletableFuture<Result> result) {
+    }
+
+    /** A job's image decoded into the batch buffer, with its timings. */
+    private record Decoded(Job job, int width, int height, long decodeNanos, long preprocessNanos) {
     }
 
     private final Predictor predictor;
@@ -47,7 +53,8 @@ final class Batcher implements AutoCloseable {
     private final List<Thread> threads = new ArrayList<>();
     /** Jobs taken from the queue by gathering workers, not yet in a running batch (their slots are still held). */
     private final java.util.concurrent.atomic.AtomicInteger gathering = new java.util.concurrent.atomic.AtomicInteger();
-    private final int floatsPerImage;
+    /** Each worker decodes its own batch: one Preprocessor per worker thread (it reuses scratch arrays). */
+    private final ThreadLocal<Preprocessor> preprocessors;
     private volatile boolean stopping;
 
     /**
@@ -65,7 +72,7 @@ final class Batcher implements AutoCloseable {
         this.admission = admission;
         this.queue = new ArrayBlockingQueue<>(admission.capacity());
         this.metrics = metrics;
-        this.floatsPerImage = predictor.spec().floatsPerImage();
+        this.preprocessors = ThreadLocal.withInitial(() -> new Preprocessor(predictor.spec()));
         for (int w = 1; w <= workers; w++) {
             FloatBuffer buffer = Backbone.newBatchBuffer(predictor.spec(), maxBatch);
             Thread t = new Thread(() -> loop(buffer), "transfer4j-batcher-" + w);
@@ -76,15 +83,14 @@ final class Batcher implements AutoCloseable {
     }
 
     /**
-     * Queues one admitted request's image, preprocessed with the Predictor's spec ({@code spec().floatsPerImage()}
-     * floats); its slot is released when the image enters a batch. The future fails with
+     * Queues one admitted request's encoded image; its slot is released when the image enters a batch. The worker
+     * that takes it decodes and preprocesses it straight into its batch buffer: decoding then never competes with a
+     * model run for a core (on the CPU each worker is one core's worth of work), as in extract.jar's lanes. The
+     * future fails with {@link ImageDecodeException} when the image cannot be decoded, and with
      * {@link IllegalStateException} if the batcher is stopping and will never run it.
      */
-    CompletableFuture<Result> submit(float[] pixels) {
-        if (pixels.length != floatsPerImage) {
-            throw new IllegalArgumentException("an image must be " + floatsPerImage + " floats, is " + pixels.length);
-        }
-        Job job = new Job(pixels, System.nanoTime(), new CompletableFuture<>());
+    CompletableFuture<Result> submit(Upload upload) {
+        Job job = new Job(upload, System.nanoTime(), new CompletableFuture<>());
         // offer cannot fail for an admitted request: the queue holds as many jobs as there are slots.
         if (stopping || !queue.offer(job)) {
             admission.release(1);
@@ -146,26 +152,47 @@ final class Batcher implements AutoCloseable {
 
     private void run(List<Job> batch, FloatBuffer batchBuffer) {
         long start = System.nanoTime();
+        List<Decoded> decoded = new ArrayList<>(batch.size());
+        Preprocessor pre = preprocessors.get();
+        for (Job j : batch) {
+            long d0 = System.nanoTime();
+            RgbImage image;
+            try {
+                image = predictor.decoder().decode(j.upload.bytes(), j.upload.name());
+            } catch (ImageDecodeException e) {
+                j.result.completeExceptionally(e);
+                continue;
+            } catch (RuntimeException e) {
+                // A decoder library choking on one odd file fails that request alone, as in extract.jar.
+                j.result.completeExceptionally(new ImageDecodeException(j.upload.name(),
+                        ImageDecodeException.Reason.CORRUPT, "the decoder failed unexpectedly: " + e, e));
+                continue;
+            }
+            long p0 = System.nanoTime();
+            pre.write(image, batchBuffer, decoded.size());
+            decoded.add(new Decoded(j, image.width(), image.height(), p0 - d0, System.nanoTime() - p0));
+        }
+        if (decoded.isEmpty()) {
+            return;
+        }
+        long inferenceStart = System.nanoTime();
         List<Prediction> predictions;
         try {
-            batchBuffer.clear();
-            for (int i = 0; i < batch.size(); i++) {
-                batchBuffer.put(i * floatsPerImage, batch.get(i).pixels);
-            }
-            predictions = predictor.predictPreprocessed(batchBuffer, batch.size());
+            predictions = predictor.predictPreprocessed(batchBuffer, decoded.size());
         } catch (Exception | Error e) {
             // One failure answers the whole batch (the images were fine: they decoded); the server keeps serving.
-            LOG.log(Level.WARNING, "a batch of " + batch.size() + " failed in the model: " + e.getMessage(), e);
-            for (Job j : batch) {
-                j.result.completeExceptionally(e);
+            LOG.log(Level.WARNING, "a batch of " + decoded.size() + " failed in the model: " + e.getMessage(), e);
+            for (Decoded d : decoded) {
+                d.job.result.completeExceptionally(e);
             }
             return;
         }
-        long inference = System.nanoTime() - start;
-        metrics.batch(batch.size(), inference);
-        for (int i = 0; i < batch.size(); i++) {
-            Job j = batch.get(i);
-            j.result.complete(new Result(predictions.get(i), batch.size(), start - j.enqueuedNanos, inference));
+        long inference = System.nanoTime() - inferenceStart;
+        metrics.batch(decoded.size(), inference);
+        for (int i = 0; i < decoded.size(); i++) {
+            Decoded d = decoded.get(i);
+            d.job.result.complete(new Result(predictions.get(i), d.width, d.height, decoded.size(),
+                    start - d.job.enqueuedNanos, d.decodeNanos, d.preprocessNanos, inference));
         }
     }
 

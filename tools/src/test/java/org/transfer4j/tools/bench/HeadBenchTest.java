@@ -19,7 +19,8 @@ class HeadBenchTest {
         JsonObject o = JsonParser.parseString(r.out().strip()).getAsJsonObject();
         assertEquals("head", o.get("bench").getAsString());
         assertEquals(3, o.getAsJsonArray("epoch_seconds").size());
-        assertTrue(o.get("seconds_per_epoch").getAsDouble() > 0, o.toString());
+        // Printed in whole milliseconds: an epoch of 10 tiny steps on a fast CPU can round to 0.000 (seen in CI).
+        assertTrue(o.get("seconds_per_epoch").getAsDouble() >= 0, o.toString());
         // Measured process CPU time; on a tiny problem and a fast CPU it rounds to 0.000, so only its range is fixed.
         double cpu = o.get("cpu_seconds_per_epoch").getAsDouble();
         assertTrue(cpu >= 0 && cpu < 60, o.toString());
