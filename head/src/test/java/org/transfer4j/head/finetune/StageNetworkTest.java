@@ -95,6 +95,9 @@ class StageNetworkTest {
     void gradientsMatchFiniteDifferences() throws Exception {
         StageNetwork stage = StageNetwork.fromOnnx(tinyResNet(3), "split", DataType.DOUBLE);
         int n = 2;
+        // Seeded, so the check is reproducible: with unseeded inputs one full-suite run saw a worst error of 1.3e-6
+        // (probably an input within eps of a Relu kink, where central differences are not the derivative).
+        Nd4j.getRandom().setSeed(20261202L);
         INDArray x = Nd4j.rand(DataType.DOUBLE, n, C, HW, HW).subi(0.3);
         INDArray weights = Nd4j.rand(DataType.DOUBLE, n, stage.featureDim()).subi(0.5);
         stage.forward(x, true);
