@@ -53,8 +53,6 @@ final class Batcher implements AutoCloseable {
     private final List<Thread> threads = new ArrayList<>();
     /** Jobs taken from the queue by gathering workers, not yet in a running batch (their slots are still held). */
     private final java.util.concurrent.atomic.AtomicInteger gathering = new java.util.concurrent.atomic.AtomicInteger();
-    /** Each worker decodes its own batch: one Preprocessor per worker thread (it reuses scratch arrays). */
-    private final ThreadLocal<Preprocessor> preprocessors;
     private volatile boolean stopping;
 
     /**
@@ -72,10 +70,11 @@ final class Batcher implements AutoCloseable {
         this.admission = admission;
         this.queue = new ArrayBlockingQueue<>(admission.capacity());
         this.metrics = metrics;
-        this.preprocessors = ThreadLocal.withInitial(() -> new Preprocessor(predictor.spec()));
         for (int w = 1; w <= workers; w++) {
             FloatBuffer buffer = Backbone.newBatchBuffer(predictor.spec(), maxBatch);
-            Thread t = new Thread(() -> loop(buffer), "transfer4j-batcher-" + w);
+            // Each worker decodes its own batches: its own Preprocessor (it reuses scratch arrays) and buffer.
+            Preprocessor pre = new Preprocessor(predictor.spec());
+            Thread t = new Thread(() -> loop(buffer, pre), "transfer4j-batcher-" + w);
             t.setDaemon(true);
             threads.add(t);
         }
@@ -99,7 +98,7 @@ final class Batcher implements AutoCloseable {
         return job.result;
     }
 
-    private void loop(FloatBuffer batchBuffer) {
+    private void loop(FloatBuffer batchBuffer, Preprocessor pre) {
         List<Job> batch = new ArrayList<>(maxBatch);
         while (true) {
             Job first;
@@ -119,7 +118,7 @@ final class Batcher implements AutoCloseable {
             gather(batch, first.enqueuedNanos + maxWaitNanos);
             gathering.addAndGet(-batch.size());
             admission.release(batch.size());
-            run(batch, batchBuffer);
+            run(batch, batchBuffer, pre);
             batch.clear();
         }
     }
@@ -150,22 +149,17 @@ final class Batcher implements AutoCloseable {
         }
     }
 
-    private void run(List<Job> batch, FloatBuffer batchBuffer) {
+    private void run(List<Job> batch, FloatBuffer batchBuffer, Preprocessor pre) {
         long start = System.nanoTime();
         List<Decoded> decoded = new ArrayList<>(batch.size());
-        Preprocessor pre = preprocessors.get();
         for (Job j : batch) {
             long d0 = System.nanoTime();
             RgbImage image;
             try {
+                // ImageDecoder turns a decoder library's unchecked failures on corrupt data into CORRUPT itself.
                 image = predictor.decoder().decode(j.upload.bytes(), j.upload.name());
             } catch (ImageDecodeException e) {
                 j.result.completeExceptionally(e);
-                continue;
-            } catch (RuntimeException e) {
-                // A decoder library choking on one odd file fails that request alone, as in extract.jar.
-                j.result.completeExceptionally(new ImageDecodeException(j.upload.name(),
-                        ImageDecodeException.Reason.CORRUPT, "the decoder failed unexpectedly: " + e, e));
                 continue;
             }
             long p0 = System.nanoTime();

@@ -37,12 +37,12 @@ final class ExecutorBackbones {
     }
 
     /**
-     * The backbone of {@code sha256}, opened on first use from {@code uri} with the driver's spec and {@code threads}
-     * intra-op threads (tasks use 1 and run one lane per task CPU: concurrent runs on one session).
+     * The backbone of {@code sha256}, opened on first use from {@code uri} with the driver's spec and one intra-op
+     * thread: tasks run one lane per task CPU, concurrent runs on this one session (as the driver opens it).
      *
      * @throws ModelException INCOMPATIBLE when the file found here is not the model the job was planned with
      */
-    static Backbone get(String uri, String sha256, String specJson, int threads) throws ModelException {
+    static Backbone get(String uri, String sha256, String specJson) throws ModelException {
         Backbone b = OPEN.get(sha256);
         if (b != null) {
             return b;
@@ -52,7 +52,7 @@ final class ExecutorBackbones {
             if (b == null) {
                 Path local = localCopy(uri);
                 BackboneSpec spec = org.transfer4j.backbone.spec.SpecJson.fromJson(specJson);
-                b = Backbone.load(local, BackboneOptions.builder().optSpec(spec).optIntraOpThreads(threads).build());
+                b = Backbone.load(local, BackboneOptions.builder().optSpec(spec).optIntraOpThreads(1).build());
                 if (!sha256.equals(b.spec().modelSha256())) {
                     String found = b.spec().modelSha256();
                     b.close();

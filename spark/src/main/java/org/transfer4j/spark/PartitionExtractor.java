@@ -45,7 +45,7 @@ final class PartitionExtractor implements MapPartitionsFunction<Row, Row> {
         }
         int cpus = ctx == null ? Runtime.getRuntime().availableProcessors() : Math.max(1, ctx.cpus());
         // One intra-op thread per session and one lane per task CPU, as extract.jar runs on the CPU.
-        Backbone backbone = ExecutorBackbones.get(settings.backboneUri(), settings.sha256(), settings.specJson(), 1);
+        Backbone backbone = ExecutorBackbones.get(settings.backboneUri(), settings.sha256(), settings.specJson());
         List<Row> out = new ArrayList<>();
         Configuration conf = new Configuration();
         Path temp = Files.createTempDirectory("t4j-spark-");

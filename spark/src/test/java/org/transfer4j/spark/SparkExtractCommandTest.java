@@ -56,7 +56,7 @@ class SparkExtractCommandTest {
         }
         String planned = "0".repeat(64);
         ModelException e = assertThrows(ModelException.class,
-                () -> ExecutorBackbones.get(model.toString(), planned, spec, 1));
+                () -> ExecutorBackbones.get(model.toString(), planned, spec));
         assertEquals(ModelException.Reason.INCOMPATIBLE, e.reason());
         assertTrue(e.getMessage().contains(Hashes.sha256(model)), e.getMessage());
         assertTrue(Files.exists(model));

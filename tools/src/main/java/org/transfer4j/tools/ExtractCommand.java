@@ -149,12 +149,12 @@ public final class ExtractCommand implements Callable<Integer> {
                 : Dataset.fromManifest(source.manifest);
         dataset.warnings().forEach(w -> err.println("warning: " + w));
         err.flush();
-        BackboneOptions.Builder opts = BackboneOptions.builder()
-                .optDevice(Cli.device(device));
+        Device wanted = Cli.device(device);
+        BackboneOptions.Builder opts = BackboneOptions.builder().optDevice(wanted);
         int cpuThreads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         // One intra-op thread per session: the CPU's cores go to lanes (FeatureExtractor). A CUDA session ignores it
         // for the GPU's work and keeps one batch at a time below.
-        opts.optIntraOpThreads(Cli.device(device) instanceof Device.Cuda ? cpuThreads : 1);
+        opts.optIntraOpThreads(wanted instanceof Device.Cuda ? cpuThreads : 1);
         if (specFile != null) {
             opts.optSpecFile(specFile);
         }

@@ -41,6 +41,15 @@ public final class NativeThreads {
         return blasThreads();
     }
 
+    /** {@link #set} {@code n} threads when {@code n > 0}, else {@link #useTrainingDefault()} (a "0 = default" flag). */
+    public static void setOrTrainingDefault(int n) {
+        if (n > 0) {
+            set(n);
+        } else {
+            useTrainingDefault();
+        }
+    }
+
     /** The BLAS thread count now in effect. */
     public static int blasThreads() {
         return Nd4j.factory().blas().getMaxThreads();

@@ -60,11 +60,7 @@ public final class HeadBench implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (threads > 0) {
-            NativeThreads.set(threads);
-        } else {
-            NativeThreads.useTrainingDefault();
-        }
+        NativeThreads.setOrTrainingDefault(threads);
         var spec = Preset.TORCH.spec("input", Layout.NCHW, 224, 224);
         ArrayRows data = ArrayRows.synthetic(rows, dim, classes, spec, seed);
         TrainingConfig config = TrainingConfig.defaults().withHidden(hidden).withEpochs(epochs).withBatchSize(batch)

@@ -41,11 +41,7 @@ public final class StageBench implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (threads > 0) {
-            NativeThreads.set(threads);
-        } else {
-            NativeThreads.useTrainingDefault();
-        }
+        NativeThreads.setOrTrainingDefault(threads);
         var model = OnnxModels.load(backbone);
         GraphSurgery.StageSplit s = GraphSurgery.splitAtStage(model, split, backbone.toString());
         StageNetwork stage = StageNetwork.fromOnnx(model, s.tensor(), DataType.FLOAT);
