@@ -95,6 +95,30 @@ class ModelServerHttpTest {
     }
 
     @Test
+    void aRefusedRequestKeepsItsConnectionUsable() throws Exception {
+        // The body arrives after the server could already refuse the query: it must wait for it, answer, and keep the
+        // connection, or a client that pools connections fails its next request on it with no answer (seen in CI).
+        byte[] img = png(2, 20, 20);
+        try (Socket s = new Socket(base.getHost(), base.getPort())) {
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            out.write(("POST /v1/predict?top_k=0 HTTP/1.1\r\nHost: localhost\r\nContent-Length: " + img.length
+                    + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            Thread.sleep(300);
+            out.write(img);
+            out.flush();
+            String first = readResponse(s.getInputStream());
+            assertTrue(first.startsWith("HTTP/1.1 400"), first);
+            assertFalse(first.toLowerCase(java.util.Locale.ROOT).contains("connection: close"), first);
+            out.write("GET /health/live HTTP/1.1\r\nHost: localhost\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            String second = readResponse(s.getInputStream());
+            assertTrue(second.startsWith("HTTP/1.1 200"), "the same connection answers again: " + second);
+        }
+    }
+
+    @Test
     void predictsAMultipartForm() throws Exception {
         byte[] img = png(3, 25, 25);
         String boundary = "----t4jboundary";
@@ -304,6 +328,18 @@ class ModelServerHttpTest {
             }
         }
         return sb.toString();
+    }
+
+    /** One response with a Content-Length body, read from a kept-alive connection. */
+    private static String readResponse(InputStream in) throws java.io.IOException {
+        String head = readHead(in);
+        int length = 0;
+        for (String line : head.split("\r\n")) {
+            if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
+                length = Integer.parseInt(line.substring(line.indexOf(':') + 1).strip());
+            }
+        }
+        return head + new String(in.readNBytes(length), StandardCharsets.UTF_8);
     }
 
     static void waitFor(java.util.function.BooleanSupplier condition) throws InterruptedException {
