@@ -86,7 +86,10 @@ final class ApiHandler extends Handler.Abstract {
                 default -> throw new IllegalStateException("unrouted " + route);
             }
         } catch (ApiError e) {
-            discardBody(request);
+            if (!discardBody(request)) {
+                // Bytes may still be on their way: say that this connection ends with the answer.
+                response.getHeaders().put(HttpHeader.CONNECTION, "close");
+            }
             ex.error(e);
         } catch (Exception | Error e) {
             LOG.log(Level.WARNING, request.getMethod() + " " + path + " failed: " + e, e);
@@ -142,15 +145,22 @@ final class ApiHandler extends Handler.Abstract {
      * the client then sees a reset instead of the 503 (measured: 3 of 3,580 refusals with 64 clients and --queue 4),
      * or puts the connection back in its pool and its next request there fails with no answer at all (seen once in CI
      * after a 400 for a bad {@code top_k}). A body the upload already read is an empty source here.
+     *
+     * @return false when bytes may be left unread (a body over the limit, or one without a length)
      */
-    private void discardBody(Request request) {
+    private boolean discardBody(Request request) {
         long length = request.getLength();
-        if (length > 0 && length <= options.maxBodyBytes()) {
-            try {
-                org.eclipse.jetty.io.Content.Source.consumeAll(request);
-            } catch (java.io.IOException e) {
-                // The client left; the 503 goes nowhere either way.
-            }
+        if (length == 0) {
+            return true;
+        }
+        if (length < 0 || length > options.maxBodyBytes()) {
+            return false;
+        }
+        try {
+            org.eclipse.jetty.io.Content.Source.consumeAll(request);
+            return true;
+        } catch (java.io.IOException e) {
+            return false; // the client left; the answer goes nowhere either way
         }
     }
 

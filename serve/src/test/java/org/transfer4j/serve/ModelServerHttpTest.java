@@ -160,7 +160,9 @@ class ModelServerHttpTest {
     @Test
     void bodyOverTheLimitIs413WithOrWithoutALength() throws Exception {
         byte[] big = new byte[100 * 1024];
-        assertError(post(base.resolve("/v1/predict"), big), 413);
+        HttpResponse<String> tooBig = post(base.resolve("/v1/predict"), big);
+        assertError(tooBig, 413);
+        assertEquals("close", tooBig.headers().firstValue("connection").orElse(null), "the rest is not read");
         // Chunked (no Content-Length): refused while reading, once past the limit.
         HttpRequest chunked = HttpRequest.newBuilder(base.resolve("/v1/predict")).timeout(Duration.ofSeconds(30))
                 .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(big))).build();
