@@ -179,7 +179,31 @@ public final class HeadNetwork implements AutoCloseable {
                                   float[] probsOut, double[] ceOut, boolean backward) {
         Scratch s = scratch(b);
         load(s.x, x, b * d);
-        return pass(s, b, targets, rowWeights, dropMask, probsOut, ceOut, backward);
+        return pass(s, b, targets, rowWeights, dropMask, probsOut, ceOut, backward, d);
+    }
+
+    /**
+     * One training step: {@link #forwardBackward} with {@code backward}, then {@link #update}, with the same result,
+     * but the update of w1's first rows overlaps the product that computes the gradient of its last rows (on two
+     * cores: the product is bound by arithmetic, the update by memory). Returns the batch's loss; when it is not
+     * finite the weights are updated all the same, so a caller stops training.
+     */
+    public double trainStep(float[] x, float[] targets, float[] rowWeights, float[] dropMask, int b, float[] probsOut,
+                            int iteration, int epoch, double weightDecay) {
+        Scratch s = scratch(b);
+        load(s.x, x, b * d);
+        int split = h > 0 ? d / 2 : d;
+        double loss = pass(s, b, targets, rowWeights, dropMask, probsOut, null, true, split);
+        adam.step(params.data(), grads.data(), iteration, epoch, weightDecay, split == d ? 0 : split * h,
+                () -> w1Gradient(s, split, d));
+        return loss;
+    }
+
+    /** Rows [from, to) of w1's gradient: columns [from, to) of the batch, transposed, times the hidden gradient. */
+    private void w1Gradient(Scratch s, int from, int to) {
+        if (from < to) {
+            NativeMatrix.multiply(s.xM.columns(from, to), true, s.dhM, false, gw1.rows(from, to));
+        }
     }
 
     /**
@@ -187,9 +211,11 @@ public final class HeadNetwork implements AutoCloseable {
      * (bias, ReLU, dropout, softmax, cross-entropy, bias gradients): ND4J's elementwise and reduction ops on a 64×512
      * array cost 30–500 µs each (dispatch, scalar loops), 1.5–2.5 ms of a step, where these loops and the copies
      * in and out take tens of µs. Arithmetic here is in double, stored in the network's type.
+     *
+     * @param w1Rows the backward pass computes rows [0, w1Rows) of w1's gradient ({@code d} for all of it)
      */
     private double pass(Scratch s, int b, float[] targets, float[] rowWeights, float[] dropMask, float[] probsOut,
-                        double[] ceOut, boolean backward) {
+                        double[] ceOut, boolean backward, int w1Rows) {
         NativeMatrix hidden = s.xM;
         if (h > 0) {
             NativeMatrix.multiply(s.xM, false, w1, false, s.aM);
@@ -270,9 +296,9 @@ public final class HeadNetwork implements AutoCloseable {
                 dh[i] *= pass;
             }
             write(dh, s.dh, 0, b * h, s);
-            NativeMatrix.multiply(s.xM, true, s.dhM, false, gw1);
             columnSums(dh, b, h, s.bias);
             write(s.bias, grads, b1Offset, h, s);
+            w1Gradient(s, 0, w1Rows); // the rest is left to the caller
         }
         return loss;
     }

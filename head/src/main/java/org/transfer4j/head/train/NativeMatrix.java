@@ -19,9 +19,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * <p>The pointer does not own the memory: whoever makes one keeps the INDArray it points into alive (and never
  * reallocates it) for as long as the matrix is used.
  *
- * @param data positioned at the first element, {@link FloatPointer} or {@link DoublePointer}
+ * @param data   positioned at the first element, {@link FloatPointer} or {@link DoublePointer}
+ * @param stride elements from one row's start to the next's (BLAS's leading dimension), at least {@code cols}
  */
-record NativeMatrix(Pointer data, int rows, int cols) {
+record NativeMatrix(Pointer data, int rows, int cols, int stride) {
     static {
         Nd4jBinaries.select(); // before openblas_nolapack loads OpenBLAS, which reads its kernel choice then
     }
@@ -43,12 +44,36 @@ record NativeMatrix(Pointer data, int rows, int cols) {
             default -> throw new IllegalArgumentException("data type " + flat.dataType()
                     + " unsupported; allowed: FLOAT, DOUBLE");
         };
-        return new NativeMatrix(p, rows, cols);
+        return new NativeMatrix(p, rows, cols, cols);
     }
 
     /** The whole of a contiguous c-order {@code [rows, cols]} array. */
     static NativeMatrix of(INDArray matrix) {
         return in(matrix, 0, (int) matrix.rows(), (int) matrix.columns());
+    }
+
+    /** Rows {@code [from, to)} of this matrix, in the same memory. */
+    NativeMatrix rows(int from, int to) {
+        check(from, to, rows);
+        return new NativeMatrix(at((long) from * stride), to - from, cols, stride);
+    }
+
+    /** Columns {@code [from, to)} of this matrix, in the same memory (rows keep their stride). */
+    NativeMatrix columns(int from, int to) {
+        check(from, to, cols);
+        return new NativeMatrix(at(from), rows, to - from, stride);
+    }
+
+    private static void check(int from, int to, int size) {
+        if (from < 0 || from > to || to > size) {
+            throw new IllegalArgumentException("range [" + from + "," + to + ") not within [0," + size + ")");
+        }
+    }
+
+    private Pointer at(long elements) {
+        long position = data.position() + elements;
+        return data instanceof FloatPointer f ? new FloatPointer(f).position(position)
+                : new DoublePointer((DoublePointer) data).position(position);
     }
 
     DataType dataType() {
@@ -73,11 +98,11 @@ record NativeMatrix(Pointer data, int rows, int cols) {
         int tb = transposeB ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans;
         if (c.data instanceof FloatPointer cf) {
             openblas_nolapack.cblas_sgemm(openblas_nolapack.CblasRowMajor, ta, tb, m, n, k, 1f,
-                    (FloatPointer) a.data, a.cols, (FloatPointer) b.data, b.cols, 0f, cf, c.cols);
+                    (FloatPointer) a.data, a.stride, (FloatPointer) b.data, b.stride, 0f, cf, c.stride);
         } else {
             openblas_nolapack.cblas_dgemm(openblas_nolapack.CblasRowMajor, ta, tb, m, n, k, 1.0,
-                    (DoublePointer) a.data, a.cols, (DoublePointer) b.data, b.cols, 0.0, (DoublePointer) c.data,
-                    c.cols);
+                    (DoublePointer) a.data, a.stride, (DoublePointer) b.data, b.stride, 0.0, (DoublePointer) c.data,
+                    c.stride);
         }
     }
 }

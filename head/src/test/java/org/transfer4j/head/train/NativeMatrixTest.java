@@ -1,6 +1,7 @@
 package org.transfer4j.head.train;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -50,6 +51,34 @@ class NativeMatrixTest {
             same(Nd4j.gemm(x, dh, Nd4j.create(type, d, h), true, false, 1, 0),
                     NativeMatrix.of(x), true, NativeMatrix.of(dh), false, type, d, h);
         }
+    }
+
+    /** Row and column views multiply like the blocks they are (how the network splits w1's gradient in two). */
+    @Test
+    void rowAndColumnViewsMultiplyAsTheirBlocks() {
+        Nd4j.getRandom().setSeed(9);
+        int b = 33;
+        int d = 70;
+        int h = 21;
+        INDArray x = Nd4j.randn(DataType.FLOAT, b, d);
+        INDArray dh = Nd4j.randn(DataType.FLOAT, b, h);
+        INDArray whole = Nd4j.create(DataType.FLOAT, d, h);
+        NativeMatrix.multiply(NativeMatrix.of(x), true, NativeMatrix.of(dh), false, NativeMatrix.of(whole));
+        INDArray halves = Nd4j.valueArrayOf(new long[] {d, h}, 42.0, DataType.FLOAT);
+        NativeMatrix out = NativeMatrix.of(halves);
+        int split = 29;
+        NativeMatrix.multiply(NativeMatrix.of(x).columns(0, split), true, NativeMatrix.of(dh), false,
+                out.rows(0, split));
+        NativeMatrix.multiply(NativeMatrix.of(x).columns(split, d), true, NativeMatrix.of(dh), false,
+                out.rows(split, d));
+        // Equal within rounding: some OpenBLAS kernels (Haswell's) sum a block's rows in another order.
+        float[] expected = whole.data().asFloat();
+        float[] actual = halves.data().asFloat();
+        for (int i = 0; i < expected.length; i++) {
+            assertEquals(expected[i], actual[i], 1e-5f * Math.max(1f, Math.abs(expected[i])), "element " + i);
+        }
+        assertThrows(IllegalArgumentException.class, () -> NativeMatrix.of(x).columns(5, d + 1));
+        assertThrows(IllegalArgumentException.class, () -> NativeMatrix.of(x).rows(3, 2));
     }
 
     private static void same(INDArray expected, NativeMatrix a, boolean ta, NativeMatrix b, boolean tb,
