@@ -119,39 +119,9 @@ public final class FusedAdamW {
      * @param epoch     0-based epoch (epoch schedules)
      */
     public void step(DataBuffer params, DataBuffer grads, int iteration, int epoch, double weightDecay) {
-        step(params, grads, iteration, epoch, weightDecay, 0, () -> { });
-    }
-
-    /**
-     * As {@link #step(DataBuffer, DataBuffer, int, int, double)}, for a gradient of which only {@code [0, ready)} is
-     * there yet: {@code computeRest} fills in the rest on this thread while another core updates {@code [0, ready)}
-     * (when the common pool has a thread to spare; else one after the other), then both update the rest. The same bits
-     * as computing the whole gradient first: every element's update depends on that element alone.
-     */
-    public void step(DataBuffer params, DataBuffer grads, int iteration, int epoch, double weightDecay, int ready,
-                     Runnable computeRest) {
-        if (ready < 0 || ready > n) {
-            throw new IllegalArgumentException("ready " + ready + " not within [0," + n + "]");
-        }
         Part part = single ? floatPart(params, grads, iteration, epoch, weightDecay)
                 : doublePart(params, grads, iteration, epoch, weightDecay);
-        ForkJoinTask<?> early = null;
-        if (ready > 0) {
-            if (parts > 1) {
-                early = ForkJoinPool.commonPool().submit(() -> part.run(0, ready));
-            } else {
-                computeRest.run();
-                part.run(0, ready);
-                computeRest = null;
-            }
-        }
-        if (computeRest != null) {
-            computeRest.run();
-        }
-        inParts(ready, n, part);
-        if (early != null) {
-            early.join();
-        }
+        inParts(0, n, part);
         mirrored = true;
     }
 

@@ -5,6 +5,8 @@ import java.nio.FloatBuffer;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
 import java.util.random.RandomGenerator;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
@@ -25,12 +27,21 @@ import org.nd4j.linalg.schedule.ISchedule;
  * occur: full and last batch), and no ND4J op runs inside a step, so a step allocates no native memory and needs no
  * workspace.
  *
+ * <p>Cores: OpenBLAS runs on one thread ({@link NativeThreads}), and the two large products of a step (the first
+ * layer's output and w1's gradient) are each cut into two fixed halves that run at once on a second core when there
+ * is one; Adam's update likewise runs in shares ({@link FusedAdamW}). The cuts never depend on the core count, so a
+ * head trained on one core is bit-identical to one trained on two (a thread count handed to OpenBLAS would cut the
+ * products where it likes, and its Haswell kernels then give other bits).
+ *
  * <p>Not thread-safe; one network per training run.
  */
 public final class HeadNetwork implements AutoCloseable {
     static {
         Nd4jBinaries.select(); // before this class's first ND4J call loads the native library
     }
+
+    /** Below this many w1 weights, forking a half to another core costs more than it saves. */
+    private static final long PAIR_MIN_WEIGHTS = 1 << 16;
 
     private final int d;
     private final int h;
@@ -44,6 +55,8 @@ public final class HeadNetwork implements AutoCloseable {
     private final NativeMatrix gw1;
     private final NativeMatrix gw2;
     private final FusedAdamW adam;
+    /** Whether {@link #inPair} runs its halves at once. */
+    private final boolean paired;
     private final long b1Offset;
     private final long b2Offset;
     private final Map<Integer, Scratch> scratch = new HashMap<>();
@@ -53,6 +66,13 @@ public final class HeadNetwork implements AutoCloseable {
      * @param schedule learning rate per (iteration, epoch); Adam reads it, and decoupled weight decay uses the same rate
      */
     public HeadNetwork(int featureDim, int hidden, int classes, DataType dtype, ISchedule schedule) {
+        this(featureDim, hidden, classes, dtype, schedule, Runtime.getRuntime().availableProcessors() > 1
+                && (long) featureDim * hidden >= PAIR_MIN_WEIGHTS);
+    }
+
+    /** As above; {@code paired} says whether the halves of the large products run at once (same result either way). */
+    HeadNetwork(int featureDim, int hidden, int classes, DataType dtype, ISchedule schedule, boolean paired) {
+        this.paired = paired;
         this.d = featureDim;
         this.h = hidden;
         this.k = classes;
@@ -179,24 +199,31 @@ public final class HeadNetwork implements AutoCloseable {
                                   float[] probsOut, double[] ceOut, boolean backward) {
         Scratch s = scratch(b);
         load(s.x, x, b * d);
-        return pass(s, b, targets, rowWeights, dropMask, probsOut, ceOut, backward, d);
+        return pass(s, b, targets, rowWeights, dropMask, probsOut, ceOut, backward);
     }
 
     /**
-     * One training step: {@link #forwardBackward} with {@code backward}, then {@link #update}, with the same result,
-     * but the update of w1's first rows overlaps the product that computes the gradient of its last rows (on two
-     * cores: the product is bound by arithmetic, the update by memory). Returns the batch's loss; when it is not
-     * finite the weights are updated all the same, so a caller stops training.
+     * Runs two halves of a product, the first on the common fork-join pool and the second on this thread when the
+     * machine has a second core (and the product is large), else one after the other. The halves are fixed, so the result does not depend on the
+     * core count: OpenBLAS's Haswell kernels give other bits when a product is cut elsewhere (measured), while each
+     * half is the same call either way. On two cores the two large products of a 2048→512 step take ~0.55× the time.
      */
-    public double trainStep(float[] x, float[] targets, float[] rowWeights, float[] dropMask, int b, float[] probsOut,
-                            int iteration, int epoch, double weightDecay) {
-        Scratch s = scratch(b);
-        load(s.x, x, b * d);
-        int split = h > 0 ? d / 2 : d;
-        double loss = pass(s, b, targets, rowWeights, dropMask, probsOut, null, true, split);
-        adam.step(params.data(), grads.data(), iteration, epoch, weightDecay, split == d ? 0 : split * h,
-                () -> w1Gradient(s, split, d));
-        return loss;
+    private void inPair(Runnable first, Runnable second) {
+        if (!paired) {
+            first.run();
+            second.run();
+            return;
+        }
+        ForkJoinTask<?> other = ForkJoinPool.commonPool().submit(first);
+        second.run();
+        other.join();
+    }
+
+    /** Columns [from, to) of the first layer's output: the batch times those columns of w1. */
+    private void hiddenColumns(Scratch s, int from, int to) {
+        if (from < to) {
+            NativeMatrix.multiply(s.xM, false, w1.columns(from, to), false, s.aM.columns(from, to));
+        }
     }
 
     /** Rows [from, to) of w1's gradient: columns [from, to) of the batch, transposed, times the hidden gradient. */
@@ -211,14 +238,14 @@ public final class HeadNetwork implements AutoCloseable {
      * (bias, ReLU, dropout, softmax, cross-entropy, bias gradients): ND4J's elementwise and reduction ops on a 64×512
      * array cost 30–500 µs each (dispatch, scalar loops), 1.5–2.5 ms of a step, where these loops and the copies
      * in and out take tens of µs. Arithmetic here is in double, stored in the network's type.
-     *
-     * @param w1Rows the backward pass computes rows [0, w1Rows) of w1's gradient ({@code d} for all of it)
      */
     private double pass(Scratch s, int b, float[] targets, float[] rowWeights, float[] dropMask, float[] probsOut,
-                        double[] ceOut, boolean backward, int w1Rows) {
+                        double[] ceOut, boolean backward) {
         NativeMatrix hidden = s.xM;
         if (h > 0) {
-            NativeMatrix.multiply(s.xM, false, w1, false, s.aM);
+            // In two fixed halves of the hidden units, at once where there is a second core (see inPair).
+            int half = h / 2;
+            inPair(() -> hiddenColumns(s, 0, half), () -> hiddenColumns(s, half, h));
             read(s.a, 0, s.act, b * h, s);
             read(params, b1Offset, s.bias, h, s);
             double[] act = s.act;
@@ -298,7 +325,8 @@ public final class HeadNetwork implements AutoCloseable {
             write(dh, s.dh, 0, b * h, s);
             columnSums(dh, b, h, s.bias);
             write(s.bias, grads, b1Offset, h, s);
-            w1Gradient(s, 0, w1Rows); // the rest is left to the caller
+            int half = d / 2;
+            inPair(() -> w1Gradient(s, 0, half), () -> w1Gradient(s, half, d));
         }
         return loss;
     }

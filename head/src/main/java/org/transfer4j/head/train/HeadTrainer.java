@@ -212,12 +212,13 @@ public final class HeadTrainer {
                     if (mask != null) {
                         HeadNetwork.fillDropoutMask(mask, b * h, config.dropout(), dropRandom);
                     }
-                    double loss = net.trainStep(x, t, w, mask, b, probs, iteration++, epoch, config.weightDecay());
+                    double loss = net.forwardBackward(x, t, w, mask, b, probs, null, true);
                     if (!Double.isFinite(loss)) {
                         throw new TrainingException(TrainingException.Reason.DIVERGED, "the training loss became "
                                 + loss + " in epoch " + (epoch + 1) + "; lower --lr (now " + config.learningRate()
                                 + ") or check the cache for non-finite features");
                     }
+                    net.update(iteration++, epoch, config.weightDecay());
                     lossSum += loss * b;
                     correct += countCorrect(probs, labels, b, k);
                 }
