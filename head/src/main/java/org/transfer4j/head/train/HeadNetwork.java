@@ -27,9 +27,9 @@ import org.nd4j.linalg.schedule.ISchedule;
  * occur: full and last batch), and no ND4J op runs inside a step, so a step allocates no native memory and needs no
  * workspace.
  *
- * <p>Cores: OpenBLAS runs on one thread ({@link NativeThreads}), and the two large products of a step (the first
- * layer's output and w1's gradient) are each cut into two fixed halves that run at once on a second core when there
- * is one; Adam's update likewise runs in shares ({@link FusedAdamW}). The cuts never depend on the core count, so a
+ * <p>Cores: with OpenBLAS on one thread (train-head's default, {@link NativeThreads}), the two large products of a
+ * step (the first layer's output and w1's gradient) are each cut into two fixed halves that run at once on a second
+ * core when there is one (with more OpenBLAS threads, OpenBLAS splits each half itself); Adam's update likewise runs in shares ({@link FusedAdamW}). The cuts never depend on the core count, so a
  * head trained on one core is bit-identical to one trained on two (a thread count handed to OpenBLAS would cut the
  * products where it likes, and its Haswell kernels then give other bits).
  *
@@ -66,8 +66,16 @@ public final class HeadNetwork implements AutoCloseable {
      * @param schedule learning rate per (iteration, epoch); Adam reads it, and decoupled weight decay uses the same rate
      */
     public HeadNetwork(int featureDim, int hidden, int classes, DataType dtype, ISchedule schedule) {
-        this(featureDim, hidden, classes, dtype, schedule, Runtime.getRuntime().availableProcessors() > 1
-                && (long) featureDim * hidden >= PAIR_MIN_WEIGHTS);
+        this(featureDim, hidden, classes, dtype, schedule, halvesAtOnce(featureDim, hidden));
+    }
+
+    /**
+     * Whether a network of these sizes runs its large products' halves at once here: a second core, OpenBLAS on one
+     * thread, and a first layer large enough to be worth it.
+     */
+    public static boolean halvesAtOnce(int featureDim, int hidden) {
+        return Runtime.getRuntime().availableProcessors() > 1 && (long) featureDim * hidden >= PAIR_MIN_WEIGHTS
+                && NativeThreads.blasThreads() == 1;
     }
 
     /** As above; {@code paired} says whether the halves of the large products run at once (same result either way). */

@@ -90,6 +90,8 @@ public final class HeadBench implements Callable<Integer> {
         out.put("epochs", epochs);
         out.put("dropout", hidden == 0 ? 0 : dropout);
         out.put("blas_threads", NativeThreads.blasThreads());
+        // The step's two large products in two fixed halves at once (a second core), and Adam in shares.
+        out.put("halves_at_once", HeadNetwork.halvesAtOnce(dim, hidden));
         out.put("nd4j_native", "linux-x86_64" + Nd4jBinaries.select());
         out.put("blas_kernels", String.valueOf(Nd4jBinaries.blasKernels()));
         out.put("seconds_per_epoch", round(median));
@@ -111,6 +113,7 @@ public final class HeadBench implements Callable<Integer> {
         out.put("update_cpu_ms_per_step", round(split[3]));
         out.put("peak_rss_mb", peakRssMb());
         out.put("cores", Runtime.getRuntime().availableProcessors());
+        out.put("cpu_flags", CpuFlags.here());
         System.out.println(new Gson().toJson(out));
         return 0;
     }

@@ -1,6 +1,7 @@
 package org.transfer4j.tools.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
@@ -26,6 +27,8 @@ class HeadBenchTest {
         assertTrue(cpu >= 0 && cpu < 60, o.toString());
         assertTrue(o.has("blas_kernels"), o.toString());
         assertEquals(1, o.get("blas_threads").getAsInt());
+        assertFalse(o.get("halves_at_once").getAsBoolean(), "a 64→16 layer is too small to split: " + o);
+        assertTrue(o.has("cpu_flags"), o.toString());
         assertEquals(10, o.get("steps_per_epoch").getAsInt()); // ceil(300 / 32)
         double fb = o.get("forward_backward_ms_per_step").getAsDouble();
         double up = o.get("update_ms_per_step").getAsDouble();
