@@ -30,9 +30,11 @@ public final class NativeThreads {
     }
 
     /**
-     * The trainer's default: {@code OMP_NUM_THREADS} when set (both libraries read it as they load), else one thread
-     * (the fastest for head-sized matrices on a busy machine, and the same sums on every machine). What train-head.jar
-     * and bench.jar head use unless told otherwise. Returns the BLAS thread count now in effect.
+     * The trainer's default: {@code OMP_NUM_THREADS} when set (both libraries read it as they load), else one thread:
+     * the same sums on every machine, since OpenBLAS cuts a product by its thread count and some of its kernels then
+     * give other bits. The head step uses further cores itself, in cuts that do not depend on their number
+     * ({@link HeadNetwork}). What train-head.jar and bench.jar head use unless told otherwise. Returns the BLAS thread
+     * count now in effect.
      */
     public static int useTrainingDefault() {
         if (System.getenv("OMP_NUM_THREADS") == null) {
