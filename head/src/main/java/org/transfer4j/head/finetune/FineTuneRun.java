@@ -46,6 +46,7 @@ import org.transfer4j.head.train.HeadNetwork;
 import org.transfer4j.head.train.HeadTrainer;
 import org.transfer4j.head.train.HeadTrainingRun;
 import org.transfer4j.head.train.TrainingException;
+import org.transfer4j.head.train.TrainingProgress;
 
 /**
  * What {@code train-head.jar --fine-tune} does, as a library call: Keras' second step on cached stage inputs
@@ -364,40 +365,20 @@ public final class FineTuneRun {
         int hp = (int) HeadNetwork.parameterCount(d, h, k);
         FixedSchedule schedule = new FixedSchedule(fineTuneLr);
         stage.useAdam(schedule);
-        List<EpochStats> history = new ArrayList<>();
-        int bestEpoch = 0;
-        boolean resumed = false;
+        TrainingProgress progress;
         Predictions valPred;
         Predictions trainPred;
         float[] bestHead;
         try (HeadNetwork head = new HeadNetwork(d, h, k, DataType.FLOAT, schedule)) {
             head.setParameters(head0);
-            int startEpoch = 0;
-            int iteration = 0;
-            double bestLoss = Double.POSITIVE_INFINITY;
-            int badEpochs = 0;
-            boolean finished = false;
-            float[] best = concat(stage.parameters(), head0);
-            if (resume && Files.exists(checkpoint)) {
-                Checkpoint.State st = Checkpoint.read(checkpoint, s + hp);
-                if (!st.meta().fingerprint().equals(fingerprint)) {
-                    throw new TrainingException(TrainingException.Reason.CHECKPOINT, checkpoint + " belongs to "
-                            + "another run (different caches, backbone or options); run again with the same "
-                            + "options, or without --resume to start over");
-                }
+            progress = new TrainingProgress(fingerprint, concat(stage.parameters(), head0));
+            Checkpoint.State st = progress.resume(checkpoint, resume, s + hp,
+                    "different caches, backbone or options");
+            if (st != null) {
                 stage.setParameters(Arrays.copyOfRange(st.params(), 0, s));
                 head.setParameters(Arrays.copyOfRange(st.params(), s, s + hp));
                 stage.setUpdaterState(Arrays.copyOfRange(st.updater(), 0, 2 * s));
                 head.setUpdaterState(Arrays.copyOfRange(st.updater(), 2 * s, 2 * (s + hp)));
-                best = st.best();
-                startEpoch = st.meta().epochsDone();
-                iteration = st.meta().iteration();
-                bestEpoch = st.meta().bestEpoch();
-                bestLoss = st.meta().bestLoss();
-                badEpochs = st.meta().badEpochs();
-                finished = st.meta().finished();
-                history.addAll(st.meta().history());
-                resumed = true;
             }
             int dim = train.featureDim();
             int batch = fineTuneBatch;
@@ -411,7 +392,7 @@ public final class FineTuneRun {
             float smooth = (float) config.labelSmoothing();
             int[] imageIds = new int[images.length];
             Arrays.setAll(imageIds, i -> i);
-            for (int epoch = startEpoch; epoch < config.epochs() && !finished; epoch++) {
+            for (int epoch = progress.startEpoch(); epoch < config.epochs() && !progress.finished(); epoch++) {
                 long t0 = System.nanoTime();
                 int[] order = HeadTrainer.shuffled(imageIds, new SplittableRandom(HeadTrainer.mix(config.seed(),
                         epoch, STREAM_SHUFFLE)));
@@ -447,34 +428,25 @@ public final class FineTuneRun {
                                 + loss[0] + " in fine-tuning epoch " + (epoch + 1) + "; lower --fine-tune-lr (now "
                                 + fineTuneLr + ")");
                     }
-                    head.update(iteration, epoch, config.weightDecay());
-                    stage.update(iteration, epoch, config.weightDecay());
-                    iteration++;
+                    head.update(progress.iteration(), epoch, config.weightDecay());
+                    stage.update(progress.iteration(), epoch, config.weightDecay());
+                    progress.stepDone();
                     lossSum += loss[0] * b;
                     correct += HeadTrainer.countCorrect(probs, labels, b, k);
                 }
                 Predictions v = HeadTrainer.evaluate(head, pooledRows(stage, val, valPlain, chw, pooledSpec),
                         allRows(valPlain.length), classes);
-                boolean improved = v.loss() < bestLoss;
-                if (improved) {
-                    bestLoss = v.loss();
-                    bestEpoch = epoch + 1;
-                    best = concat(stage.parameters(), head.parameters());
-                    badEpochs = 0;
-                } else {
-                    badEpochs++;
-                }
-                finished = badEpochs >= config.patience() || epoch + 1 >= config.epochs();
+                boolean improved = progress.endEpoch(epoch, true, v.loss(),
+                        () -> concat(stage.parameters(), head.parameters()), config.patience(), config.epochs());
                 EpochStats stats = new EpochStats(warmHistory.size() + epoch + 1, lossSum / order.length,
                         (double) correct / order.length, v.loss(), v.accuracy(), fineTuneLr,
                         (System.nanoTime() - t0) / 1e9, improved);
-                history.add(stats);
-                Checkpoint.write(checkpoint, new Checkpoint.State(new Checkpoint.Meta(fingerprint, epoch + 1,
-                        iteration, bestEpoch, bestLoss, badEpochs, finished, List.copyOf(history)),
-                        concat(stage.parameters(), head.parameters()),
-                        concat(stage.updaterState(), head.updaterState()), best));
+                progress.record(stats);
+                progress.checkpoint(checkpoint, concat(stage.parameters(), head.parameters()),
+                        concat(stage.updaterState(), head.updaterState()));
                 listener.onEpoch(true, stats);
             }
+            float[] best = progress.best();
             bestHead = Arrays.copyOfRange(best, s, s + hp);
             stage.setParameters(Arrays.copyOfRange(best, 0, s));
             head.setParameters(bestHead);
@@ -485,8 +457,8 @@ public final class FineTuneRun {
             ArrayRows trainRows = pooledRows(stage, train, trainPlain, chw, pooledSpec);
             trainPred = HeadTrainer.evaluate(head, trainRows, allRows(trainPlain.length), classes);
         }
-        return finish(train, val, source, base, stage, warmHistory, history, bestEpoch, resumed, valPred, trainPred,
-                trainSha, valSha, bestHead);
+        return finish(train, val, source, base, stage, warmHistory, progress.history(), progress.bestEpoch(),
+                progress.resumed(), valPred, trainPred, trainSha, valSha, bestHead);
     }
 
     /** The full backbone's spec for its pooled output (sidecar or metadata, else the cache's with its output). */

@@ -151,34 +151,12 @@ public final class HeadTrainer {
 
         try (HeadNetwork net = new HeadNetwork(d, h, k, dtype, Schedules.of(config))) {
             net.initialize(config.seed());
-            int startEpoch = 0;
-            int iteration = 0;
-            int bestEpoch = 0;
-            double bestLoss = Double.POSITIVE_INFINITY;
-            int badEpochs = 0;
-            boolean finished = false;
-            float[] best = null;
-            List<EpochStats> history = new ArrayList<>();
-            boolean resumed = false;
-            if (resume && checkpoint != null && Files.exists(checkpoint)) {
-                Checkpoint.State s = Checkpoint.read(checkpoint,
-                        (int) HeadNetwork.parameterCount(d, h, k));
-                if (!s.meta().fingerprint().equals(fingerprint)) {
-                    throw new TrainingException(TrainingException.Reason.CHECKPOINT, checkpoint
-                            + " belongs to another run (different caches or training options); run again with the "
-                            + "same options, or without --resume to start over");
-                }
-                net.setParameters(s.params());
-                net.setUpdaterState(s.updater());
-                best = s.best();
-                startEpoch = s.meta().epochsDone();
-                iteration = s.meta().iteration();
-                bestEpoch = s.meta().bestEpoch();
-                bestLoss = s.meta().bestLoss();
-                badEpochs = s.meta().badEpochs();
-                finished = s.meta().finished();
-                history.addAll(s.meta().history());
-                resumed = true;
+            TrainingProgress progress = new TrainingProgress(fingerprint, null);
+            Checkpoint.State saved = progress.resume(checkpoint, resume, (int) HeadNetwork.parameterCount(d, h, k),
+                    "different caches or training options");
+            if (saved != null) {
+                net.setParameters(saved.params());
+                net.setUpdaterState(saved.updater());
             }
 
             int batch = config.batchSize();
@@ -190,13 +168,13 @@ public final class HeadTrainer {
             int[] labels = new int[batch];
             float smooth = (float) config.labelSmoothing();
 
-            for (int epoch = startEpoch; epoch < config.epochs() && !finished; epoch++) {
+            for (int epoch = progress.startEpoch(); epoch < config.epochs() && !progress.finished(); epoch++) {
                 long t0 = System.nanoTime();
                 int[] order = shuffled(trainRows, new SplittableRandom(mix(config.seed(), epoch, STREAM_SHUFFLE)));
                 SplittableRandom dropRandom = new SplittableRandom(mix(config.seed(), epoch, STREAM_DROPOUT));
                 double lossSum = 0;
                 long correct = 0;
-                double lr = net.learningRate(iteration, epoch);
+                double lr = net.learningRate(progress.iteration(), epoch);
                 for (int start = 0; start < order.length; start += batch) {
                     int b = Math.min(batch, order.length - start);
                     for (int i = 0; i < b; i++) {
@@ -218,41 +196,34 @@ public final class HeadTrainer {
                                 + loss + " in epoch " + (epoch + 1) + "; lower --lr (now " + config.learningRate()
                                 + ") or check the cache for non-finite features");
                     }
-                    net.update(iteration++, epoch, config.weightDecay());
+                    net.update(progress.iteration(), epoch, config.weightDecay());
+                    progress.stepDone();
                     lossSum += loss * b;
                     correct += countCorrect(probs, labels, b, k);
                 }
                 Predictions v = valRows.length == 0 ? null : evaluate(net, valSource, valRows, train.classes());
                 double valLoss = v == null ? Double.NaN : v.loss();
-                boolean improved = v == null || valLoss < bestLoss;
-                if (improved) {
-                    bestLoss = v == null ? bestLoss : valLoss;
-                    bestEpoch = epoch + 1;
-                    best = net.parameters();
-                    badEpochs = 0;
-                } else {
-                    badEpochs++;
-                }
-                finished = badEpochs >= config.patience() || epoch + 1 >= config.epochs();
+                boolean improved = progress.endEpoch(epoch, v != null, valLoss, net::parameters, config.patience(),
+                        config.epochs());
                 EpochStats stats = new EpochStats(epoch + 1, lossSum / order.length,
                         (double) correct / order.length, valLoss, v == null ? Double.NaN : v.accuracy(), lr,
                         (System.nanoTime() - t0) / 1e9, improved);
-                history.add(stats);
+                progress.record(stats);
                 if (checkpoint != null) {
-                    Checkpoint.write(checkpoint, new Checkpoint.State(new Checkpoint.Meta(fingerprint, epoch + 1,
-                            iteration, bestEpoch, bestLoss, badEpochs, finished, List.copyOf(history)),
-                            net.parameters(), net.updaterState(), best));
+                    progress.checkpoint(checkpoint, net.parameters(), net.updaterState());
                 }
                 listener.onEpoch(stats);
             }
 
+            float[] best = progress.best();
             net.setParameters(best);
             Predictions valPred = valRows.length == 0 ? null : evaluate(net, valSource, valRows, train.classes());
             int[] trainPlain = plainOnly(train, trainRows);
             Predictions trainPred = evaluate(net, train, trainPlain, train.classes());
             HeadWeights weights = toWeights(best, d, h, train.classes(), train.spec());
-            return new Result(weights, history.size(), bestEpoch, List.copyOf(history), valPred, trainPred,
-                    trainRows, trainSha, valSha, resumed);
+            List<EpochStats> history = progress.history();
+            return new Result(weights, history.size(), progress.bestEpoch(), history, valPred, trainPred,
+                    trainRows, trainSha, valSha, progress.resumed());
         }
     }
 
