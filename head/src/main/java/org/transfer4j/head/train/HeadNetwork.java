@@ -28,10 +28,12 @@ import org.nd4j.linalg.schedule.ISchedule;
  * workspace.
  *
  * <p>Cores: with OpenBLAS on one thread (train-head's default, {@link NativeThreads}), the two large products of a
- * step (the first layer's output and w1's gradient) are each cut into two fixed halves that run at once on a second
- * core when there is one (with more OpenBLAS threads, OpenBLAS splits each half itself); Adam's update likewise runs in shares ({@link FusedAdamW}). The cuts never depend on the core count, so a
- * head trained on one core is bit-identical to one trained on two (a thread count handed to OpenBLAS would cut the
- * products where it likes, and its Haswell kernels then give other bits).
+ * step are each cut into two fixed halves that run at once on a second core when there is one (with more OpenBLAS
+ * threads, OpenBLAS splits each half itself): the first layer's output as two partial sums over halves of the inputs
+ * (added in double), w1's gradient by halves of its rows. Each core takes the half of w1 whose update it runs, since
+ * Adam's update runs in shares too ({@link FusedAdamW}, whose first share stays on the caller). The cuts never depend
+ * on the core count, so a head trained on one core is bit-identical to one trained on two (a thread count handed to
+ * OpenBLAS would cut the products where it likes, and its Haswell kernels then give other bits).
  *
  * <p>Not thread-safe; one network per training run.
  */
@@ -212,9 +214,9 @@ public final class HeadNetwork implements AutoCloseable {
 
     /**
      * Runs two halves of a product, the first on the common fork-join pool and the second on this thread when the
-     * machine has a second core (and the product is large), else one after the other. The halves are fixed, so the result does not depend on the
-     * core count: OpenBLAS's Haswell kernels give other bits when a product is cut elsewhere (measured), while each
-     * half is the same call either way. On two cores the two large products of a 2048→512 step take ~0.55× the time.
+     * machine has a second core (and the product is large), else one after the other. The halves are fixed, so the
+     * result does not depend on the core count: OpenBLAS's Haswell kernels give other bits when a product is cut
+     * elsewhere (measured), while each half is the same call either way.
      */
     private void inPair(Runnable first, Runnable second) {
         if (!paired) {
@@ -227,10 +229,12 @@ public final class HeadNetwork implements AutoCloseable {
         other.join();
     }
 
-    /** Columns [from, to) of the first layer's output: the batch times those columns of w1. */
-    private void hiddenColumns(Scratch s, int from, int to) {
-        if (from < to) {
-            NativeMatrix.multiply(s.xM, false, w1.columns(from, to), false, s.aM.columns(from, to));
+    /** The first layer's output from inputs [from, to) only: those columns of the batch times those rows of w1. */
+    private void firstLayerPart(Scratch s, int from, int to, INDArray out) {
+        if (from == to) {
+            out.assign(0); // a one-input layer's empty half
+        } else {
+            NativeMatrix.multiply(s.xM.columns(from, to), false, w1.rows(from, to), false, NativeMatrix.of(out));
         }
     }
 
@@ -251,10 +255,13 @@ public final class HeadNetwork implements AutoCloseable {
                         double[] ceOut, boolean backward) {
         NativeMatrix hidden = s.xM;
         if (h > 0) {
-            // In two fixed halves of the hidden units, at once where there is a second core (see inPair).
-            int half = h / 2;
-            inPair(() -> hiddenColumns(s, 0, half), () -> hiddenColumns(s, half, h));
+            // Two fixed halves of the inputs, at once where there is a second core (see inPair): each core multiplies
+            // the half of w1 whose update it runs (FusedAdamW's first share runs on the caller), and the two partial
+            // sums are added here in double.
+            int half = d / 2;
+            inPair(() -> firstLayerPart(s, half, d, s.a2), () -> firstLayerPart(s, 0, half, s.a));
             read(s.a, 0, s.act, b * h, s);
+            read(s.a2, 0, s.work, b * h, s);
             read(params, b1Offset, s.bias, h, s);
             double[] act = s.act;
             double[] out = s.work;
@@ -262,7 +269,8 @@ public final class HeadNetwork implements AutoCloseable {
             for (int i = 0; i < b; i++) {
                 int row = i * h;
                 for (int j = 0; j < h; j++) {
-                    double v = Math.max(0.0, act[row + j] + bias[j]); // NaN propagates (training then stops)
+                    // out holds the second partial sum until this element is written.
+                    double v = Math.max(0.0, act[row + j] + out[row + j] + bias[j]); // NaN propagates
                     act[row + j] = v;
                     out[row + j] = dropMask == null ? v : v * dropMask[row + j];
                 }
@@ -334,7 +342,7 @@ public final class HeadNetwork implements AutoCloseable {
             columnSums(dh, b, h, s.bias);
             write(s.bias, grads, b1Offset, h, s);
             int half = d / 2;
-            inPair(() -> w1Gradient(s, 0, half), () -> w1Gradient(s, half, d));
+            inPair(() -> w1Gradient(s, half, d), () -> w1Gradient(s, 0, half)); // each core its own rows
         }
         return loss;
     }
@@ -455,6 +463,8 @@ public final class HeadNetwork implements AutoCloseable {
         final int b;
         final INDArray x;
         final INDArray a;
+        /** The first layer's second partial sum (inputs d/2..d). */
+        final INDArray a2;
         final INDArray z;
         final INDArray dz;
         final INDArray dh;
@@ -480,6 +490,7 @@ public final class HeadNetwork implements AutoCloseable {
             this.b = b;
             x = Nd4j.create(dtype, b, d);
             a = h > 0 ? Nd4j.create(dtype, b, h) : null;
+            a2 = h > 0 ? Nd4j.create(dtype, b, h) : null;
             dh = h > 0 ? Nd4j.create(dtype, b, h) : null;
             z = Nd4j.create(dtype, b, k);
             dz = Nd4j.create(dtype, b, k);
