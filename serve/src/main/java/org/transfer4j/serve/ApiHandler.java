@@ -86,13 +86,11 @@ final class ApiHandler extends Handler.Abstract {
                 default -> throw new IllegalStateException("unrouted " + route);
             }
         } catch (ApiError e) {
-            if (!discardBody(request)) {
-                // Bytes may still be on their way: say that this connection ends with the answer.
-                response.getHeaders().put(HttpHeader.CONNECTION, "close");
-            }
+            endBody(request, response);
             ex.error(e);
         } catch (Exception | Error e) {
             LOG.log(Level.WARNING, request.getMethod() + " " + path + " failed: " + e, e);
+            endBody(request, response);
             ex.error(500, "internal server error; the server log has the details", null);
         }
         return true;
@@ -137,6 +135,13 @@ final class ApiHandler extends Handler.Abstract {
                 ex.json(200, predictionJson(r, topK, readNanos, ex.startNanos));
             }
         });
+    }
+
+    /** Before an error answered on the request thread: drops the body, or says the connection ends with the answer. */
+    private void endBody(Request request, Response response) {
+        if (!discardBody(request)) {
+            response.getHeaders().put(HttpHeader.CONNECTION, "close"); // bytes may still be on their way
+        }
     }
 
     /**
