@@ -230,11 +230,11 @@ public final class HeadNetwork implements AutoCloseable {
     }
 
     /** The first layer's output from inputs [from, to) only: those columns of the batch times those rows of w1. */
-    private void firstLayerPart(Scratch s, int from, int to, INDArray out) {
+    private void firstLayerPart(Scratch s, int from, int to, INDArray out, NativeMatrix outM) {
         if (from == to) {
             out.assign(0); // a one-input layer's empty half
         } else {
-            NativeMatrix.multiply(s.xM.columns(from, to), false, w1.rows(from, to), false, NativeMatrix.of(out));
+            NativeMatrix.multiply(s.xM.columns(from, to), false, w1.rows(from, to), false, outM);
         }
     }
 
@@ -259,7 +259,7 @@ public final class HeadNetwork implements AutoCloseable {
             // the half of w1 whose update it runs (FusedAdamW's first share runs on the caller), and the two partial
             // sums are added here in double.
             int half = d / 2;
-            inPair(() -> firstLayerPart(s, half, d, s.a2), () -> firstLayerPart(s, 0, half, s.a));
+            inPair(() -> firstLayerPart(s, half, d, s.a2, s.a2M), () -> firstLayerPart(s, 0, half, s.a, s.aM));
             read(s.a, 0, s.act, b * h, s);
             read(s.a2, 0, s.work, b * h, s);
             read(params, b1Offset, s.bias, h, s);
@@ -470,6 +470,7 @@ public final class HeadNetwork implements AutoCloseable {
         final INDArray dh;
         final NativeMatrix xM;
         final NativeMatrix aM;
+        final NativeMatrix a2M;
         final NativeMatrix zM;
         final NativeMatrix dzM;
         final NativeMatrix dhM;
@@ -496,6 +497,7 @@ public final class HeadNetwork implements AutoCloseable {
             dz = Nd4j.create(dtype, b, k);
             xM = NativeMatrix.of(x);
             aM = a == null ? null : NativeMatrix.of(a);
+            a2M = a2 == null ? null : NativeMatrix.of(a2);
             zM = NativeMatrix.of(z);
             dzM = NativeMatrix.of(dz);
             dhM = dh == null ? null : NativeMatrix.of(dh);
